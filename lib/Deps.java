@@ -1,5 +1,8 @@
 //DEPS org.apache.kafka:kafka-clients:4.1.1
 //DEPS org.apache.kafka:kafka_2.13:4.1.1
+//DEPS org.apache.kafka:kafka-server:4.1.1
+//DEPS org.apache.kafka:kafka-server-common:4.1.1
+//DEPS org.apache.kafka:kafka-metadata:4.1.1
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.19.0
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.19.0

@@ -1,0 +1,33 @@
+package canary;
+
+/**
+ * A failure the user caused or can fix (bad input, unreachable broker, missing topic, a step that
+ * does not apply in the current phase). Its message is the one line the user sees; no stack trace.
+ */
+public class UserException extends RuntimeException {
+
+    /** Exit code for bad input and steps that do not apply. */
+    public static final int BAD_INPUT = 2;
+    /** Exit code for failures of the environment: unreachable services, timeouts. */
+    public static final int ENVIRONMENT = 3;
+
+    private final int exitCode;
+
+    public UserException(String message) {
+        this(BAD_INPUT, message);
+    }
+
+    public UserException(int exitCode, String message) {
+        super(message);
+        this.exitCode = exitCode;
+    }
+
+    public UserException(int exitCode, String message, Throwable cause) {
+        super(message, cause);
+        this.exitCode = exitCode;
+    }
+
+    public int exitCode() {
+        return exitCode;
+    }
+}
