@@ -6,6 +6,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.19.0
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.19.0
+//DEPS com.fasterxml.jackson.datatype:jackson-datatype-jsr310:2.19.0
 //DEPS org.slf4j:slf4j-simple:1.7.36
 package canary;
 

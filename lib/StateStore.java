@@ -1,0 +1,243 @@
+package canary;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The migration state in the cluster: the latest record for the context's key in the compacted
+ * topic {@code <topic>_canary_state}. Any host sees the same state. A write checks the version it
+ * read: writers share one transactional id per context, so a second writer fences the first, and the
+ * version is checked again after fencing; a stale write fails with a clear line.
+ */
+public final class StateStore implements AutoCloseable {
+
+    static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private final Properties client;
+    private final String topic;
+    private final String key;
+    private final String command;
+    private final Clock clock;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    public StateStore(Properties clientProperties, String topic, String contextName, String command, Clock clock) {
+        this.client = clientProperties;
+        this.topic = topic;
+        this.key = contextName;
+        this.command = command;
+        this.clock = clock;
+    }
+
+    public static StateStore of(Context ctx, String command) {
+        return new StateStore(ctx.kafka().clientProperties(), ctx.stateTopic(), ctx.name(), command, Clock.systemUTC());
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    /** Creates the compacted state topic unless it exists. */
+    public void ensureTopic(KafkaCluster cluster) {
+        cluster.createTopic(topic, 1, Map.of("cleanup.policy", "compact", "min.insync.replicas", "1"));
+    }
+
+    /** The current state, or empty when there is no migration (no record, a tombstone, or no topic). */
+    public Optional<MigrationState> read() {
+        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            return readAll(c);
+        }
+    }
+
+    KafkaConsumer<byte[], byte[]> consumer() {
+        Properties p = new Properties();
+        p.putAll(client);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-state-reader-" + UUID.randomUUID().toString().substring(0, 8));
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Reads the partition from the beginning to its end and keeps the last value of the key. */
+    Optional<MigrationState> readAll(KafkaConsumer<byte[], byte[]> c) {
+        TopicPartition tp = new TopicPartition(topic, 0);
+        if (c.partitionsFor(topic, Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS)).isEmpty()) {
+            return Optional.empty();
+        }
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        long end = c.endOffsets(List.of(tp)).get(tp);
+        Optional<MigrationState> last = Optional.empty();
+        long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
+        while (c.position(tp) < end) {
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                Optional<MigrationState> s = parse(r);
+                if (s != null) {
+                    last = s;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot read the state topic " + topic + " to its end within "
+                        + KafkaCluster.API_TIMEOUT_MS / 1000 + " s");
+            }
+        }
+        return last;
+    }
+
+    /** A record's state for our key: null if it is about another key, empty for a tombstone. */
+    Optional<MigrationState> parse(ConsumerRecord<byte[], byte[]> r) {
+        if (r.key() == null || !key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+            return null;
+        }
+        if (r.value() == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(r.value(), MigrationState.class));
+        } catch (java.io.IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "the state record of context '" + key + "' in " + topic
+                    + " (offset " + r.offset() + ") is not readable: " + Cli.firstLine(e.getMessage()));
+        }
+    }
+
+    /**
+     * Writes {@code next} if the stored state still has {@code expectedVersion} (−1: there must be no
+     * state). Returns what was written: {@code next} with version + 1 and one more line of history.
+     */
+    public MigrationState write(long expectedVersion, MigrationState next, String what) {
+        MigrationState toWrite = next.next(change(what));
+        toWrite = new MigrationState(expectedVersion + 1, toWrite.context(), toWrite.phase(), toWrite.engine(), toWrite.routing(),
+                toWrite.share(), toWrite.routerRunning(), toWrite.startOffsets(), toWrite.handover(), toWrite.queryIds(),
+                toWrite.lastCheck(), toWrite.history());
+        send(expectedVersion, serialize(toWrite));
+        return toWrite;
+    }
+
+    /** Removes the state (a tombstone), checking the version like a write. */
+    public void delete(long expectedVersion) {
+        send(expectedVersion, null);
+    }
+
+    /** Reads the state, applies {@code change} and writes it back; fails when there is no state. */
+    public MigrationState update(String what, UnaryOperator<MigrationState> change) {
+        MigrationState current = read().orElseThrow(() -> new UserException("no migration for context '" + key + "'"));
+        return write(current.version(), change.apply(current), what);
+    }
+
+    private void send(long expectedVersion, byte[] value) {
+        try {
+            KafkaProducer<byte[], byte[]> p = producer();
+            long stored = read().map(MigrationState::version).orElse(-1L);
+            if (stored != expectedVersion) {
+                throw stale(expectedVersion, stored);
+            }
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, key.getBytes(StandardCharsets.UTF_8), value));
+            p.commitTransaction();
+        } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            closeProducer();
+            long stored = read().map(MigrationState::version).orElse(-1L);
+            throw stale(expectedVersion, stored);
+        } catch (KafkaException e) {
+            closeProducer();
+            throw new UserException(UserException.ENVIRONMENT, "cannot write the state of context '" + key + "' to " + topic + ": "
+                    + Cli.firstLine(e.getMessage()), e);
+        }
+    }
+
+    private UserException stale(long expected, long stored) {
+        String by = read().map(MigrationState::lastChange)
+                .map(c -> " by " + c.user() + "@" + c.host() + " at " + c.at() + " (" + c.command() + ": " + c.what() + ")")
+                .orElse("");
+        return new StaleStateException("the state of context '" + key + "' changed while this command ran (read version "
+                + expected + ", now " + stored + by + "); nothing was written: check status and run again");
+    }
+
+    private byte[] serialize(MigrationState s) {
+        try {
+            return JSON.writeValueAsBytes(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            Properties p = new Properties();
+            p.putAll(client);
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "canary-state-" + topic + "-" + key);
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
+            p.put(ProducerConfig.CLIENT_ID_CONFIG, "canary-state-writer-" + UUID.randomUUID().toString().substring(0, 8));
+            producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+            producer.initTransactions();
+        }
+        return producer;
+    }
+
+    private void closeProducer() {
+        if (producer != null) {
+            try {
+                producer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException ignored) {
+                // already failed; the next write opens a new one
+            }
+            producer = null;
+        }
+    }
+
+    MigrationState.Change change(String what) {
+        return new MigrationState.Change(clock.instant(), System.getProperty("user.name", "?"), hostName(), command, what);
+    }
+
+    static String hostName() {
+        String h = System.getenv("HOSTNAME");
+        if (h != null && !h.isBlank()) {
+            return h;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "unknown-host";
+        }
+    }
+
+    @Override
+    public void close() {
+        closeProducer();
+    }
+
+    /** Another command changed the state since this one read it. */
+    public static final class StaleStateException extends UserException {
+        StaleStateException(String message) {
+            super(BAD_INPUT, message);
+        }
+    }
+}
