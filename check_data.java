@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Checks per partition that every routed record is in exactly one of the two topics.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Checks per partition that every routed record is in exactly one of the two topics. The work is done by {@link canary.CheckDataCommand} in lib/, which the tests drive too. */
+class check_data {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.CheckDataCommand(), args);
+    }
+}

@@ -1,0 +1,147 @@
+package canary;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.admin.MemberDescription;
+
+/**
+ * The embedded engine: {@link Router} instances in the group {@code canary-router-<context>}. The
+ * kit runs instance 0 as a local background process; more instances can be run by hand with
+ * {@code router.java ctx --instance N}. Routing starts at the start offsets because the migration
+ * sets the router group's committed offsets to them before any instance runs.
+ */
+public final class StreamsEngine implements Engine {
+
+    static final String INSTANCE_0 = "router-0";
+
+    private final Context ctx;
+    private final KafkaCluster cluster;
+    private final Processes processes;
+    private final Properties client;
+    private final Waits.Progress progress;
+
+    public StreamsEngine(Context ctx, KafkaCluster cluster, Processes processes, Properties client, Waits.Progress progress) {
+        this.ctx = ctx;
+        this.cluster = cluster;
+        this.processes = processes;
+        this.client = client;
+        this.progress = progress;
+    }
+
+    @Override
+    public String name() {
+        return "streams";
+    }
+
+    @Override
+    public void preflight(boolean allowAtLeastOnce) {
+        // Exactly-once is built in: transactions are always used.
+    }
+
+    @Override
+    public Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout) {
+        int partitions = startOffsets.size();
+        for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
+            if (cluster.createTopic(t, partitions, Map.of())) {
+                progress.accept("created topic " + t + " (" + partitions + " partitions)");
+            } else {
+                progress.accept("topic " + t + " already exists (" + partitions + " partitions)");
+            }
+        }
+        // A group left from an earlier, rolled back migration must not leak its offsets into this one.
+        awaitNoRouter(timeout);
+        cluster.deleteGroup(ctx.routerGroup());
+        cluster.setOffsets(ctx.routerGroup(), ctx.topic(), startOffsets);
+        progress.accept("router group " + ctx.routerGroup() + " starts at the start offsets");
+        return Map.of();
+    }
+
+    @Override
+    public void resume(MigrationState state, Duration timeout) {
+        if (!processes.isRunning(INSTANCE_0)) {
+            processes.start(INSTANCE_0, Processes.javaCommand("canary.RouterCommand",
+                    ctx.file().toAbsolutePath().toString(), "--instance", "0"), ctx.directory(), Map.of());
+            progress.accept("started router instance 0 (log: " + ctx.stateDir().resolve("logs").resolve(INSTANCE_0 + ".log") + ")");
+        }
+        Waits.until("the router group " + ctx.routerGroup() + " has members", timeout, progress,
+                () -> !cluster.members(ctx.routerGroup()).isEmpty());
+    }
+
+    @Override
+    public void pause(MigrationState state, Duration timeout) {
+        awaitNoRouter(timeout);
+    }
+
+    private void awaitNoRouter(Duration timeout) {
+        Waits.untilNothingLeft("the router group " + ctx.routerGroup() + " is empty (every instance finished its transaction)",
+                timeout, progress, () -> {
+                    List<MemberDescription> m = cluster.members(ctx.routerGroup());
+                    return m.isEmpty() ? null : m.size() + " router instance(s) still in the group";
+                });
+    }
+
+    @Override
+    public void applyShare(MigrationState state, double share) {
+        // Router instances read the share from the state before each batch.
+    }
+
+    @Override
+    public Map<Integer, Long> position(MigrationState state) {
+        Map<Integer, Long> committed = cluster.committedOffsets(ctx.routerGroup(), ctx.topic());
+        Map<Integer, Long> out = new TreeMap<>();
+        for (Map.Entry<Integer, Long> e : state.startOffsets().entrySet()) {
+            Long c = committed.get(e.getKey());
+            if (c == null) {
+                throw new UserException(UserException.ENVIRONMENT, "the router group " + ctx.routerGroup()
+                        + " has no committed offset for partition " + e.getKey() + " of " + ctx.topic() + ": the hand-over position is unknown");
+            }
+            out.put(e.getKey(), c);
+        }
+        return out;
+    }
+
+    @Override
+    public Integrity count(MigrationState state, Duration timeout) {
+        RecordCounter counter = new RecordCounter(client);
+        Map<Integer, Long> consumed = counter.count(ctx.topic(), state.startOffsets(), position(state), timeout);
+        Map<Integer, Long> legacy = counter.countAll(cluster, ctx.legacyTopic(), timeout);
+        Map<Integer, Long> fresh = counter.countAll(cluster, ctx.newTopic(), timeout);
+        return Integrity.of(ctx.topic(), consumed, legacy, fresh);
+    }
+
+    @Override
+    public void remove(MigrationState state, Duration timeout) {
+        processes.stop(INSTANCE_0, Duration.ofSeconds(15));
+        awaitNoRouter(timeout);
+        List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic()));
+        if (!deleted.isEmpty()) {
+            progress.accept("deleted topics " + String.join(", ", deleted));
+        }
+        cluster.deleteGroup(ctx.routerGroup());
+    }
+
+    @Override
+    public String describeInstances(MigrationState state) {
+        List<MemberDescription> m = cluster.members(ctx.routerGroup());
+        return m.size() + " router instance(s) in group " + ctx.routerGroup()
+                + (m.isEmpty() ? "" : ": " + String.join(", ", m.stream().map(d -> d.clientId() + "@" + d.host()
+                + " " + d.assignment().topicPartitions().stream().map(tp -> tp.partition()).sorted().toList()).toList()));
+    }
+
+    @Override
+    public void close() {
+        // the cluster and processes belong to the caller
+    }
+
+    /** Prints a line per partition: for logs. */
+    static void printOffsets(PrintWriter out, String title, Map<Integer, Long> offsets) {
+        Table t = new Table("PARTITION", title);
+        offsets.forEach(t::row);
+        t.print(out);
+    }
+}

@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Starts a canary release: routes a share of the original topic to the new version.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Starts a canary release: routes a share of the original topic to the new version. The work is done by {@link canary.MigrationCommand} in lib/, which the tests drive too. */
+class migration {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.MigrationCommand(), args);
+    }
+}

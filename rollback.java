@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Hands the original topic back to the legacy version at the exact position routing reached.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Hands the original topic back to the legacy version at the exact position routing reached. The work is done by {@link canary.RollbackCommand} in lib/, which the tests drive too. */
+class rollback {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.RollbackCommand(), args);
+    }
+}

@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Runs one instance of the embedded exactly-once router.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Runs one instance of the embedded exactly-once router. The work is done by {@link canary.RouterCommand} in lib/, which the tests drive too. */
+class router {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.RouterCommand(), args);
+    }
+}

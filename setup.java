@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version. The work is done by {@link canary.SetupCommand} in lib/, which the tests drive too. */
+class setup {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.SetupCommand(), args);
+    }
+}

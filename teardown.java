@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Stops everything the kit started and deletes what setup provisioned.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Stops everything the kit started and deletes what setup provisioned. The work is done by {@link canary.TeardownCommand} in lib/, which the tests drive too. */
+class teardown {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.TeardownCommand(), args);
+    }
+}

@@ -1,0 +1,192 @@
+package canary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import picocli.CommandLine;
+
+/**
+ * A test's own migration setup on the shared test broker: a context file with unique topic, group and
+ * context names, whose versions are the dummy service run as child JVMs; runs the scripts' commands as
+ * users do and reads what the dummy services processed.
+ */
+final class Kit implements AutoCloseable {
+
+    final Path dir;
+    final Path contextFile;
+    final String topic;
+    final String legacyGroup;
+    final String newGroup;
+    final int partitions;
+
+    Kit(Path dir, int partitions, String extraYaml) {
+        this.dir = dir;
+        this.partitions = partitions;
+        this.topic = TestBroker.unique("orders");
+        this.legacyGroup = topic + "-v1";
+        this.newGroup = topic + "-v2";
+        this.contextFile = dir.resolve("context.yaml");
+        String service = javaCommandYaml("canary.DummyService", "{context}", "{service}", "{topic}");
+        String yaml = "name: " + topic + "\n"
+                + "topic: " + topic + "\n"
+                + "partitions: " + partitions + "\n"
+                + "platform: existing\n"
+                + "state_dir: state\n"
+                + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
+                + "legacy:\n  group: " + legacyGroup + "\n  run: " + service + "\n"
+                + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
+                + extraYaml;
+        try {
+            Files.writeString(contextFile, yaml);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try (KafkaCluster c = cluster()) {
+            c.createTopic(topic, partitions, Map.of());
+        }
+    }
+
+    static String javaCommandYaml(String mainClass, String... args) {
+        return Processes.javaCommand(mainClass, args).stream()
+                .map(a -> "\"" + a.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
+                .collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    Context ctx() {
+        return Context.load(contextFile);
+    }
+
+    KafkaCluster cluster() {
+        return KafkaCluster.connect(TestBroker.clientProperties());
+    }
+
+    Processes processes() {
+        return new Processes(ctx().stateDir());
+    }
+
+    MigrationState state() {
+        try (StateStore s = StateStore.of(ctx(), "test")) {
+            return s.read().orElse(null);
+        }
+    }
+
+    /** Starts the legacy version on the original topic, as setup does on the local platform. */
+    void startLegacy() {
+        Context ctx = ctx();
+        try (KafkaCluster c = cluster()) {
+            new Versions(ctx, c, processes(), Waits.quiet()).start("legacy", topic, Duration.ofSeconds(30));
+        }
+    }
+
+    /** The outcome of one command run as a user runs it. */
+    record Run(int exitCode, String out, String err) {
+        Run expect(int code) {
+            if (exitCode != code) {
+                fail("expected exit code " + code + ", got " + exitCode + "\n--- out:\n" + out + "\n--- err:\n" + err);
+            }
+            return this;
+        }
+
+        Run ok() {
+            return expect(0);
+        }
+    }
+
+    static Run run(Object command, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Cli.commandLine(command);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    Run run(Object command, List<String> args) {
+        List<String> all = new ArrayList<>();
+        all.add(contextFile.toString());
+        all.addAll(args);
+        return run(command, all.toArray(String[]::new));
+    }
+
+    Run migration(String... args) {
+        return run(new MigrationCommand(), List.of(withTimeout(args)));
+    }
+
+    Run updateRate(String... args) {
+        return run(new UpdateRateCommand(), List.of(withTimeout(args)));
+    }
+
+    Run checkData(String... args) {
+        return run(new CheckDataCommand(), List.of(withTimeout(args)));
+    }
+
+    Run promote(String... args) {
+        return run(new PromoteCommand(), List.of(withTimeout(args)));
+    }
+
+    Run rollback(String... args) {
+        return run(new RollbackCommand(), List.of(withTimeout(args)));
+    }
+
+    private static String[] withTimeout(String... args) {
+        List<String> a = new ArrayList<>(List.of(args));
+        if (!a.contains("--timeout")) {
+            a.add("--timeout");
+            a.add("90s");
+        }
+        return a.toArray(String[]::new);
+    }
+
+    /** What a version processed: one entry per processed record. */
+    List<DummyService.Processed> processed(String group) {
+        Path f = ctx().stateDir().resolve("processed").resolve(group + ".tsv");
+        return Files.exists(f) ? DummyService.readProcessed(f) : List.of();
+    }
+
+    /** Asserts that every id was processed exactly once by exactly one of the two versions. */
+    void assertExactlyOnce(Collection<String> produced) {
+        Map<String, Integer> seen = new HashMap<>();
+        for (String g : List.of(legacyGroup, newGroup)) {
+            for (DummyService.Processed p : processed(g)) {
+                seen.merge(p.id(), 1, Integer::sum);
+            }
+        }
+        List<String> lost = produced.stream().filter(id -> !seen.containsKey(id)).toList();
+        List<String> twice = seen.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+        assertEquals(List.of(), lost.subList(0, Math.min(20, lost.size())), lost.size() + " records lost");
+        assertEquals(List.of(), twice.subList(0, Math.min(20, twice.size())), twice.size() + " records processed twice");
+        assertEquals(produced.size(), seen.size(), "processed ids that were never produced");
+    }
+
+    /** Waits until a group has processed every record of a topic. */
+    void awaitDrained(String group, String topic, Duration timeout) {
+        try (KafkaCluster c = cluster()) {
+            RecordCounter counter = new RecordCounter(TestBroker.clientProperties());
+            Waits.untilNothingLeft(group + " processed all of " + topic, timeout, Waits.quiet(),
+                    () -> KafkaCluster.remainingLag(group, counter.unprocessed(c, group, topic, timeout)));
+        }
+    }
+
+    @Override
+    public void close() {
+        Processes p = processes();
+        for (String name : p.running()) {
+            p.stop(name, Duration.ofSeconds(10));
+        }
+    }
+}

@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Changes the share of records routed to the new version.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Changes the share of records routed to the new version. The work is done by {@link canary.UpdateRateCommand} in lib/, which the tests drive too. */
+class update_rate {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.UpdateRateCommand(), args);
+    }
+}
