@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Shows where a canary release stands: phase, share, router instances, lag and counts per partition.
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Shows where a canary release stands. The work is done by {@link canary.StatusCommand} in lib/. */
+class status {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.StatusCommand(), args);
+    }
+}
