@@ -217,10 +217,24 @@ public final class Processes {
         argv.add("-Xmx256m");
         argv.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         argv.add("-cp");
-        argv.add(System.getProperty("java.class.path"));
+        argv.add(absoluteClassPath(System.getProperty("java.class.path")));
         argv.add(mainClass);
         argv.addAll(List.of(args));
         return argv;
+    }
+
+    /**
+     * The class path with every entry made absolute: a child may run in another folder, where the
+     * relative entries of {@code java -cp target/classes:...} would name nothing.
+     */
+    static String absoluteClassPath(String classPath) {
+        List<String> out = new ArrayList<>();
+        for (String entry : classPath.split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                out.add(Path.of(entry).toAbsolutePath().normalize().toString());
+            }
+        }
+        return String.join(File.pathSeparator, out);
     }
 
     static String javaBinary() {
