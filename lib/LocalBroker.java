@@ -77,6 +77,8 @@ public final class LocalBroker implements AutoCloseable {
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("log.cleaner.backoff.ms", "1000");
+        // A killed router's open transaction is aborted soon after its timeout, not ten seconds later.
+        p.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "2000");
         return p;
     }
 

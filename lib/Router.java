@@ -234,7 +234,7 @@ public final class Router implements AutoCloseable {
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "canary-router-" + ctx.name() + "-" + instance + "-producer");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000");
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
