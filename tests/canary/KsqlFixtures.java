@@ -1,0 +1,141 @@
+package canary;
+
+/**
+ * ksqlDB answers in the shapes its REST API documents and its entity classes serialize
+ * ({@code CommandStatusEntity}, {@code Queries}, {@code QueryDescriptionList},
+ * {@code PropertiesList}, {@code ServerInfo}, {@code KsqlErrorMessage},
+ * {@code KsqlStatementErrorMessage}). Values are ours.
+ */
+final class KsqlFixtures {
+
+    private KsqlFixtures() {
+    }
+
+    /** The answer to a CREATE/DROP/PAUSE statement, with the given sequence number. */
+    static String commandStatus(String statement, String commandId, long sequence, String queryId) {
+        return """
+                [{"@type":"currentStatus","statementText":%s,"commandId":"%s",
+                  "commandStatus":{"status":"SUCCESS","message":"Created query with ID %s","queryId":"%s"},
+                  "commandSequenceNumber":%d,"warnings":[]}]
+                """.formatted(quote(statement), commandId, queryId, queryId, sequence);
+    }
+
+    static String commandStatus(String statement, long sequence) {
+        return """
+                [{"@type":"currentStatus","statementText":%s,"commandId":"stream/X/create",
+                  "commandStatus":{"status":"SUCCESS","message":"Stream created"},
+                  "commandSequenceNumber":%d,"warnings":[]}]
+                """.formatted(quote(statement), sequence);
+    }
+
+    static final String COMMAND_ERROR = """
+            [{"@type":"currentStatus","statementText":"CREATE STREAM ORDERS_NEW AS SELECT * FROM ORDERS_RATED;",
+              "commandId":"stream/ORDERS_NEW/create",
+              "commandStatus":{"status":"ERROR","message":"Could not write to topic orders_new\\nCaused by: authorization"},
+              "commandSequenceNumber":14,"warnings":[]}]
+            """;
+
+    static final String STATEMENT_ERROR = """
+            {"@type":"statement_error","error_code":40001,
+             "message":"Exception while preparing statement: ORDERS_CANARY_SOURCE does not exist.\\nStatement: CREATE STREAM ORDERS_RATED AS SELECT * FROM ORDERS_CANARY_SOURCE;",
+             "statementText":"CREATE STREAM ORDERS_RATED AS SELECT * FROM ORDERS_CANARY_SOURCE;",
+             "entities":[{"@type":"currentStatus","statementText":"CREATE STREAM ORDERS_CANARY_SOURCE;",
+                          "commandId":"stream/ORDERS_CANARY_SOURCE/create",
+                          "commandStatus":{"status":"SUCCESS","message":"Stream created"},
+                          "commandSequenceNumber":21}]}
+            """;
+
+    static final String PARSE_ERROR_OLD_SERVER = """
+            {"@type":"statement_error","error_code":40001,
+             "message":"line 1:1: Syntax Error\\nUnknown statement 'PAUSE'",
+             "statementText":"PAUSE CSAS_ORDERS_RATED_11;","entities":[]}
+            """;
+
+    static final String GENERIC_ERROR_503 = """
+            {"@type":"generic_error","error_code":50300,
+             "message":"The server is not ready to accept requests: command runner is catching up\\nretry later"}
+            """;
+
+    static final String GENERIC_ERROR_500 = """
+            {"@type":"generic_error","error_code":50000,
+             "message":"Could not write the statement into the command topic.","stackTrace":[]}
+            """;
+
+    static final String UNAUTHORIZED = """
+            {"@type":"generic_error","error_code":40100,"message":"Unauthorized"}
+            """;
+
+    static final String FORBIDDEN = """
+            {"@type":"generic_error","error_code":40300,"message":"Forbidden: KsqlAdmin role required"}
+            """;
+
+    static String info(String version) {
+        return """
+                {"KsqlServerInfo":{"version":"%s","kafkaClusterId":"lkc-12345","ksqlServiceId":"pksqlc-abcde",
+                  "serverStatus":"RUNNING"}}
+                """.formatted(version);
+    }
+
+    static final String HEALTHY = """
+            {"isHealthy":true,"details":{"metastore":{"isHealthy":true},"kafka":{"isHealthy":true},
+             "commandRunner":{"isHealthy":true}},"serverState":"READY"}
+            """;
+
+    static final String UNHEALTHY = """
+            {"isHealthy":false,"details":{"metastore":{"isHealthy":true},"kafka":{"isHealthy":false}},
+             "serverState":"READY"}
+            """;
+
+    /** SHOW QUERIES: the rating query paused on both servers, the filter queries running. */
+    static final String SHOW_QUERIES = """
+            [{"@type":"queries","statementText":"SHOW QUERIES;","warnings":[],"queries":[
+              {"queryString":"CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=6) AS SELECT ...",
+               "sinks":["ORDERS_RATED"],"sinkKafkaTopics":["orders_rated"],"id":"CSAS_ORDERS_RATED_11",
+               "statusCount":{"PAUSED":2},"queryType":"PERSISTENT","state":"RUNNING"},
+              {"queryString":"CREATE STREAM ORDERS_NEW WITH (KAFKA_TOPIC='orders_new', PARTITIONS=6) AS SELECT ...",
+               "sinks":["ORDERS_NEW"],"sinkKafkaTopics":["orders_new"],"id":"CSAS_ORDERS_NEW_13",
+               "statusCount":{"RUNNING":1,"PAUSED":1},"queryType":"PERSISTENT","state":"RUNNING"}]}]
+            """;
+
+    /** SHOW QUERIES EXTENDED: status per server, consumer groups chosen by ksqlDB. */
+    static final String SHOW_QUERIES_EXTENDED = """
+            [{"@type":"query_descriptions","statementText":"SHOW QUERIES EXTENDED;","warnings":[],
+              "queryDescriptions":[
+                {"id":"CSAS_ORDERS_RATED_11",
+                 "statementText":"CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=6) AS SELECT ...",
+                 "windowType":null,"fields":[],"sources":["ORDERS_CANARY_SOURCE"],"sinks":["ORDERS_RATED"],
+                 "topology":"...","executionPlan":"...","overriddenProperties":{},
+                 "ksqlHostQueryStatus":{"ksqldb-0:8088":"PAUSED","ksqldb-1:8088":"PAUSED"},
+                 "queryType":"PERSISTENT","queryErrors":[],"tasksMetadata":[],"state":"RUNNING",
+                 "consumerGroupId":"_confluent-ksql-pksqlc-abcdequery_CSAS_ORDERS_RATED_11"},
+                {"id":"CSAS_ORDERS_LEGACY_12",
+                 "statementText":"CREATE STREAM ORDERS_LEGACY WITH (KAFKA_TOPIC='orders_legacy', PARTITIONS=6) AS SELECT ...",
+                 "windowType":null,"fields":[],"sources":["ORDERS_RATED"],"sinks":["ORDERS_LEGACY"],
+                 "topology":"...","executionPlan":"...","overriddenProperties":{},
+                 "ksqlHostQueryStatus":{"ksqldb-0:8088":"RUNNING","ksqldb-1:8088":"PAUSED"},
+                 "queryType":"PERSISTENT","queryErrors":[],"tasksMetadata":[],"state":"RUNNING",
+                 "consumerGroupId":"_confluent-ksql-pksqlc-abcdequery_CSAS_ORDERS_LEGACY_12"}]}]
+            """;
+
+    /** SHOW PROPERTIES as current servers answer: a list of name/scope/value. */
+    static String showProperties(String guarantee) {
+        return """
+                [{"@type":"properties","statementText":"SHOW PROPERTIES;","warnings":[],
+                  "properties":[
+                    {"name":"ksql.streams.auto.offset.reset","scope":"KSQL","value":"latest"},
+                    {"name":"ksql.streams.processing.guarantee","scope":"KSQL","value":"%s"},
+                    {"name":"ksql.service.id","scope":"KSQL","value":"pksqlc-abcde"}],
+                  "overwrittenProperties":[],"defaultProperties":["ksql.streams.auto.offset.reset"]}]
+                """.formatted(guarantee);
+    }
+
+    /** SHOW PROPERTIES as older servers answered: a map. */
+    static final String SHOW_PROPERTIES_OLD = """
+            [{"@type":"properties","statementText":"SHOW PROPERTIES;",
+              "properties":{"ksql.streams.processing.guarantee":"at_least_once","ksql.service.id":"default_"}}]
+            """;
+
+    private static String quote(String text) {
+        return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+}
