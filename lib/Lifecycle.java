@@ -88,6 +88,13 @@ public final class Lifecycle {
         }
         try {
             Map<String, String> ids = engine.create(state, state.startOffsets(), timeout);
+            // Both versions read their topic from its first record, whatever their own auto.offset.reset says.
+            for (String role : List.of("legacy", "new")) {
+                String topic = role.equals("legacy") ? ctx.legacyTopic() : ctx.newTopic();
+                if (cluster.committedOffsets(ctx.service(role).group(), topic).isEmpty()) {
+                    cluster.setOffsets(ctx.service(role).group(), topic, cluster.beginningOffsets(topic));
+                }
+            }
             versions.start("legacy", ctx.legacyTopic(), timeout);
             versions.start("new", ctx.newTopic(), timeout);
             state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true), "routing started");

@@ -23,6 +23,12 @@ public final class Session implements AutoCloseable {
         this.ctx = ctx;
         this.client = ctx.kafka().clientProperties();
         this.cluster = KafkaCluster.connect(client);
+        try {
+            cluster.checkReachable();
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
         this.store = new StateStore(client, ctx.stateTopic(), ctx.name(), command, java.time.Clock.systemUTC());
         this.processes = new Processes(ctx.stateDir());
         Waits.Progress progress = Waits.to(out);
