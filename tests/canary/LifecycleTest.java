@@ -70,4 +70,55 @@ class LifecycleTest {
             assertEquals(done.version(), kit.state().version());
         }
     }
+
+    @Test
+    void a_rollback_after_a_partial_ramp_hands_the_topic_back_to_legacy_exactly_after_the_position() throws Exception {
+        try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
+            producer.produce(200);
+            kit.startLegacy();
+            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            producer.startBackground(200);
+            kit.migration("0.2").ok();
+            Thread.sleep(1500);
+            kit.updateRate("0.4").ok();
+            Thread.sleep(1500);
+
+            Kit.Run dry = kit.rollback("--dry-run").ok();
+            assertTrue(dry.out().contains("HAND-OVER OFFSET"), dry.out());
+            assertEquals(MigrationState.Phase.ROUTING, kit.state().phase(), "a dry run changes nothing");
+
+            Kit.Run back = kit.rollback().ok();
+            assertTrue(back.out().contains("rolled back: the legacy version"), back.out());
+            Thread.sleep(1000);
+            List<String> produced = producer.stop();
+            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.assertExactlyOnce(produced);
+
+            MigrationState done = kit.state();
+            assertEquals(MigrationState.Phase.ROLLED_BACK, done.phase());
+            assertEquals("legacy", done.handover().to());
+            // Legacy continues on the original topic exactly after the hand-back position.
+            Map<Integer, Long> firstAfter = new TreeMap<>();
+            long beforeMigration = 0;
+            for (DummyService.Processed p : kit.processed(kit.legacyGroup)) {
+                if (p.topic().equals(kit.topic)) {
+                    if (p.offset() < done.startOffsets().get(p.partition())) {
+                        beforeMigration++;
+                    } else {
+                        firstAfter.merge(p.partition(), p.offset(), Math::min);
+                    }
+                }
+            }
+            assertTrue(beforeMigration > 0, "legacy processed the original topic before the migration");
+            assertFalse(firstAfter.isEmpty());
+            firstAfter.forEach((partition, first) ->
+                    assertEquals(done.handover().offsets().get(partition), first, "first offset after the hand-back on partition " + partition));
+            assertFalse(kit.processes().isRunning("service-new"), "the new version is stopped");
+            try (KafkaCluster c = kit.cluster()) {
+                assertTrue(c.members(kit.newGroup).isEmpty(), "the new version's group is empty");
+            }
+            Kit.Run again = kit.rollback().ok();
+            assertTrue(again.out().contains("already rolled-back"), again.out());
+        }
+    }
 }
