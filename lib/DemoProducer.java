@@ -62,6 +62,11 @@ public final class DemoProducer implements AutoCloseable {
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        // One request in flight per connection: with more, a produce request that reaches a partition
+        // created a moment ago before its leader is ready fails with NOT_LEADER_OR_FOLLOWER while the
+        // next request is appended, and the retry of the first then fails with OUT_OF_ORDER_SEQUENCE
+        // until delivery.timeout.ms drops its records (KAFKA-14359 / KAFKA-15591, seen on 4.1.1).
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, SOURCE + "-" + runId);
         this.producer = new KafkaProducer<>(p);
@@ -161,8 +166,7 @@ public final class DemoProducer implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            producer.flush();
-            producer.close(CLOSE_TIMEOUT);
+            producer.close(CLOSE_TIMEOUT); // sends what is buffered, bounded by the timeout
         }
     }
 
