@@ -97,6 +97,15 @@ public final class KafkaCluster implements AutoCloseable {
         try {
             admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.empty()).configs(configs)))
                     .all().get(API_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            // Writing to a partition before its leader is known can fail; wait until every partition answers.
+            Waits.until("topic " + topic + " has a leader on every partition", java.time.Duration.ofMillis(API_TIMEOUT_MS), Waits.quiet(), () -> {
+                try {
+                    return describe(topic).partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())
+                            && endOffsets(topic).size() == partitions;
+                } catch (UserException e) {
+                    return false;
+                }
+            });
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TopicExistsException) {

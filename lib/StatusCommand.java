@@ -100,9 +100,10 @@ public final class StatusCommand extends ContextCommand {
                     Map<Integer, Long> end = s.cluster.endOffsets(ctx.topic());
                     Map<Integer, Long> position = s.cluster.committedOffsets(ctx.routerGroup(), ctx.topic());
                     boolean derived = s.cluster.topicExists(ctx.legacyTopic()) && s.cluster.topicExists(ctx.newTopic());
-                    Map<Integer, Long> legacyLag = derived ? s.cluster.lag(ctx.legacy().group(), ctx.legacyTopic()) : Map.of();
-                    Map<Integer, Long> newLag = derived ? s.cluster.lag(ctx.newVersion().group(), ctx.newTopic()) : Map.of();
+                    // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
                     RecordCounter counter = new RecordCounter(s.client);
+                    Map<Integer, Long> legacyLag = derived ? counter.unprocessed(s.cluster, ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.of();
+                    Map<Integer, Long> newLag = derived ? counter.unprocessed(s.cluster, ctx.newVersion().group(), ctx.newTopic(), timeout) : Map.of();
                     Map<Integer, Long> toLegacy = derived ? counter.countAll(s.cluster, ctx.legacyTopic(), timeout) : Map.of();
                     Map<Integer, Long> toNew = derived ? counter.countAll(s.cluster, ctx.newTopic(), timeout) : Map.of();
                     for (Map.Entry<Integer, Long> e : st.startOffsets().entrySet()) {
