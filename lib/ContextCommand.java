@@ -36,8 +36,10 @@ public abstract class ContextCommand implements Callable<Integer> {
         return Context.load(contextFile);
     }
 
+    /** The command as the user typed it (script name and arguments), for the state's history. */
     protected String commandLine() {
-        return spec.name();
+        var parsed = spec.commandLine().getParseResult();
+        return parsed == null ? spec.name() : spec.name() + " " + String.join(" ", parsed.originalArgs());
     }
 
     /** Opens a session holding the host lock for the context (mutating scripts). */

@@ -170,14 +170,34 @@ public final class KafkaCluster implements AutoCloseable {
         return offsets(topic, OffsetSpec.earliest());
     }
 
+    /**
+     * Partitions where a transaction is still open or its markers are not all written yet: the last
+     * stable offset is below the high watermark. Empty when every record is committed or aborted.
+     */
+    public Map<Integer, Long> undecided(String topic) {
+        Map<Integer, Long> stable = endOffsets(topic);
+        Map<Integer, Long> high = offsets(topic, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED);
+        Map<Integer, Long> out = new TreeMap<>();
+        high.forEach((p, h) -> {
+            if (h > stable.getOrDefault(p, h)) {
+                out.put(p, h - stable.get(p));
+            }
+        });
+        return out;
+    }
+
     private Map<Integer, Long> offsets(String topic, OffsetSpec spec) {
+        return offsets(topic, spec, IsolationLevel.READ_COMMITTED);
+    }
+
+    private Map<Integer, Long> offsets(String topic, OffsetSpec spec, IsolationLevel isolation) {
         int n = partitions(topic);
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
         for (int p = 0; p < n; p++) {
             request.put(new TopicPartition(topic, p), spec);
         }
         Map<TopicPartition, ListOffsetsResultInfo> res = get(admin.listOffsets(request,
-                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all(), "read the offsets of " + topic);
+                new ListOffsetsOptions(isolation)).all(), "read the offsets of " + topic);
         Map<Integer, Long> out = new TreeMap<>();
         res.forEach((tp, info) -> out.put(tp.partition(), info.offset()));
         return out;

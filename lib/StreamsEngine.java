@@ -75,6 +75,14 @@ public final class StreamsEngine implements Engine {
     @Override
     public void pause(MigrationState state, Duration timeout) {
         awaitNoRouter(timeout);
+        // The coordinator writes the markers of the last transaction after the commit returns, and a killed
+        // instance's transaction stays open until it times out: wait until every routed record is decided.
+        for (String topic : List.of(ctx.legacyTopic(), ctx.newTopic())) {
+            Waits.untilNothingLeft("every transaction on " + topic + " is committed or aborted", timeout, progress, () -> {
+                Map<Integer, Long> open = cluster.undecided(topic);
+                return open.isEmpty() ? null : "undecided offsets on partitions " + open;
+            });
+        }
     }
 
     private void awaitNoRouter(Duration timeout) {

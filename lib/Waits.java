@@ -57,7 +57,11 @@ public final class Waits {
             String left = remaining.get();
             long now = System.nanoTime();
             if (left == null) {
-                return Duration.ofNanos(now - start);
+                Duration waited = Duration.ofNanos(now - start);
+                if (lastShown != null) {
+                    progress.accept("  done: " + what + " (after " + Durations.format(waited) + ")");
+                }
+                return waited;
             }
             if (now - deadline >= 0) {
                 throw new WaitTimeoutException("timed out after " + Durations.format(timeout) + " waiting until " + what

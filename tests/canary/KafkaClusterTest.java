@@ -78,6 +78,7 @@ class KafkaClusterTest {
                     producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, new byte[]{1}));
                     producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, new byte[]{2}));
                     if (t == 2) {
+                        producer.flush(); // the aborted records are written, then marked aborted
                         producer.abortTransaction();
                     } else {
                         producer.commitTransaction();
@@ -85,7 +86,8 @@ class KafkaClusterTest {
                 }
             }
             // 10 records and 5 markers take 15 offsets; 2 records were aborted.
-            assertEquals(15L, c.endOffsets(topic).get(0));
+            // Markers are written by the transaction coordinator after the commit returns.
+            Waits.until("the last marker is written", Duration.ofSeconds(30), Waits.quiet(), () -> c.endOffsets(topic).get(0) == 15L);
             assertEquals(8L, new RecordCounter(TestBroker.clientProperties()).countAll(c, topic, Duration.ofSeconds(30)).get(0));
             String group = topic + "-g";
             c.setOffsets(group, topic, Map.of(0, 14L));
