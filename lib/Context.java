@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -341,8 +340,7 @@ public record Context(
                         + ": expected a mapping of keys, got " + describe(node));
             }
             Map<String, JsonNode> out = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
                 if (!allowed.contains(e.getKey())) {
                     throw new ContextException(file + ": unknown key '" + qualify(where, e.getKey()) + "' (expected one of: "
                             + String.join(", ", allowed.stream().sorted().toList()) + ")");

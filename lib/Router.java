@@ -22,6 +22,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -278,10 +279,10 @@ public final class Router implements AutoCloseable {
             }
         } finally {
             if (source != null) {
-                source.close(Duration.ofSeconds(5));
+                source.close(CloseOptions.timeout(Duration.ofSeconds(5)));
             }
             if (stateReader != null) {
-                stateReader.close(Duration.ofSeconds(1));
+                stateReader.close(CloseOptions.timeout(Duration.ofSeconds(1)));
             }
             if (store != null) {
                 store.close();

@@ -21,9 +21,7 @@ class ConcurrencyTest {
     @Test
     void a_second_script_for_the_same_context_on_this_host_is_refused() throws Exception {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            producer.produce(50);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.legacyHasProcessed(producer, 50);
             kit.migration("0.1").ok();
             MigrationState before = kit.state();
 

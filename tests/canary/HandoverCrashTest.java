@@ -23,9 +23,7 @@ class HandoverCrashTest {
     void a_killed_hand_over_converges_when_run_again(String command, long firstKill, long secondKill) throws Exception {
         boolean promote = command.endsWith("PromoteCommand");
         try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            producer.produce(200);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.legacyHasProcessed(producer, 200);
             producer.startBackground(200);
             kit.migration("0.5").ok();
             Thread.sleep(1500);

@@ -92,6 +92,13 @@ final class Kit implements AutoCloseable {
         }
     }
 
+    /** Produces {@code records}, starts legacy on the original topic and waits until it processed them all. */
+    void legacyHasProcessed(TestProducer producer, int records) {
+        producer.produce(records);
+        startLegacy();
+        awaitDrained(legacyGroup, topic, Duration.ofSeconds(60));
+    }
+
     /** The outcome of one command run as a user runs it. */
     record Run(int exitCode, String out, String err) {
         Run expect(int code) {

@@ -22,9 +22,7 @@ class LifecycleTest {
     @Test
     void every_record_is_processed_exactly_once_from_migration_to_promotion() throws Exception {
         try (Kit kit = new Kit(dir, 6, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            producer.produce(300);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.legacyHasProcessed(producer, 300);
             producer.startBackground(200);
 
             kit.migration("0.1").ok();
@@ -73,14 +71,13 @@ class LifecycleTest {
 
     @Test
     void a_rollback_after_a_partial_ramp_hands_the_topic_back_to_legacy_exactly_after_the_position() throws Exception {
-        try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            producer.produce(200);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+        try (Kit kit = new Kit(dir, 4, "routing: key-hash\n"); TestProducer producer = new TestProducer(kit.topic)) {
+            kit.legacyHasProcessed(producer, 200);
             producer.startBackground(200);
             kit.migration("0.2").ok();
             Thread.sleep(1500);
             kit.updateRate("0.4").ok();
+            assertTrue(kit.state().lastChange().what().endsWith("(drained)"), "key-hash routing drains before a share change");
             Thread.sleep(1500);
 
             Kit.Run dry = kit.rollback("--dry-run").ok();

@@ -38,9 +38,7 @@ class RouterCrashTest {
     @Test
     void killing_router_instances_mid_stream_loses_and_doubles_nothing() throws Exception {
         try (Kit kit = new Kit(dir, 6, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            producer.produce(200);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.legacyHasProcessed(producer, 200);
             producer.startBackground(400);
             kit.migration("0.5").ok();
 

@@ -29,9 +29,7 @@ class StatusTest {
     void json_status_matches_an_independent_client_and_exit_codes_say_how_it_stands() throws Exception {
         try (Kit kit = new Kit(dir, 3, ""); TestProducer producer = new TestProducer(kit.topic)) {
             Kit.run(new StatusCommand(), kit.contextFile.toString(), "--output", "json").expect(StatusCommand.NO_MIGRATION);
-            producer.produce(150);
-            kit.startLegacy();
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.legacyHasProcessed(producer, 150);
             kit.migration("0.5").ok();
             producer.produce(200);
             kit.awaitDrained("canary-router-" + kit.topic, kit.topic, Duration.ofSeconds(60));
