@@ -18,6 +18,9 @@ import org.apache.kafka.clients.admin.MemberDescription;
  */
 public final class Versions {
 
+    /** How long a freshly started command must stay alive to count as started. */
+    static final Duration STARTUP_CHECK = Duration.ofMillis(1500);
+
     private final Context ctx;
     private final KafkaCluster cluster;
     private final Processes processes;
@@ -43,10 +46,36 @@ public final class Versions {
                 return;
             }
             processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), Map.of());
+            awaitStillRunning(role);
             progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
         } else {
             runToCompletion(role, "start", s.command(s.start(), topic, ctx.file()), timeout);
             progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
+        }
+    }
+
+    /** A command that cannot start (a wrong path, a bad argument) exits at once: say so instead of reporting success. */
+    private void awaitStillRunning(String role) {
+        long until = System.nanoTime() + STARTUP_CHECK.toNanos();
+        while (System.nanoTime() < until) {
+            if (!processes.isRunning(processName(role))) {
+                Path log = processes.logFile(processName(role));
+                String last = "";
+                try {
+                    List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+                    last = lines.isEmpty() ? "" : ": " + lines.get(lines.size() - 1).strip();
+                } catch (IOException ignored) {
+                    // the message below still names the log
+                }
+                throw new UserException(UserException.BAD_INPUT, "the " + role + " version exited right after it started (log " + log + last
+                        + "); check " + role + ".run in " + ctx.file());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -96,4 +96,27 @@ class BadInputTest {
             assertNull(kit.state(), "a dry run writes nothing");
         }
     }
+    @Test
+    void a_migration_that_fails_part_way_removes_what_it_created_and_gives_the_topic_back_to_legacy() throws Exception {
+        try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
+            kit.legacyHasProcessed(producer, 40);
+            // The new version's command does not exist: the migration fails after legacy was stopped and topics were made.
+            String yaml = Files.readString(kit.contextFile);
+            int at = yaml.indexOf("new:\n");
+            Files.writeString(kit.contextFile, yaml.substring(0, at) + "new:\n  group: " + kit.newGroup
+                    + "\n  run: [\"" + dir.resolve("no-such-service") + "\", \"{topic}\"]\n");
+            Kit.Run failed = kit.migration("0.5");
+            assertOneLine(failed, 2, "the new version exited right after it started");
+            assertTrue(failed.out().contains("restored: the legacy version runs on " + kit.topic), failed.out());
+            assertNull(kit.state(), "no migration state is left");
+            try (KafkaCluster c = kit.cluster()) {
+                assertFalse(c.topicExists(kit.topic + "_legacy"));
+                assertFalse(c.topicExists(kit.topic + "_new"));
+            }
+            assertTrue(kit.processes().isRunning("service-legacy"), "legacy runs again");
+            producer.produce(30);
+            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.assertExactlyOnce(producer.ids());
+        }
+    }
 }
