@@ -51,6 +51,16 @@ public final class TeardownCommand extends ContextCommand {
                 return 1;
             }
         }
+        try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
+            stopAndRemove(ctx, out, processes, running);
+        }
+        deleteTree(ctx.stateDir());
+        out.println("deleted " + ctx.stateDir());
+        out.println("teardown done");
+        return 0;
+    }
+
+    private void stopAndRemove(Context ctx, PrintWriter out, Processes processes, List<String> running) {
         if (ctx.platform() != Context.Platform.LOCAL) {
             try (Session s = new Session(ctx, "teardown", out, timeout)) {
                 s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
@@ -67,10 +77,6 @@ public final class TeardownCommand extends ContextCommand {
             processes.stop(name, Duration.ofSeconds(20));
             out.println("stopped " + name);
         }
-        deleteTree(ctx.stateDir());
-        out.println("deleted " + ctx.stateDir());
-        out.println("teardown done");
-        return 0;
     }
 
     static void deleteTree(Path dir) {
