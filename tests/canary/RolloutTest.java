@@ -1,0 +1,244 @@
+package canary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The progressive plan and rollout.java: parsing, finding the current step, and rollouts driven by repeated runs on a real broker. */
+class RolloutTest {
+
+    /** A context that needs no broker: --plan works offline. */
+    static final String CONTEXT = """
+            name: orders-canary
+            topic: orders
+            platform: existing
+            kafka:
+              bootstrap_servers: 127.0.0.1:1
+            legacy:
+              group: service_v1
+              run: ["./svc", "{service}", "{topic}"]
+            new:
+              group: service_v2
+              run: ["./svc", "{service}", "{topic}"]
+            """;
+
+    static final String PLAN = """
+            rollout:
+              steps:
+                - share: 0.1
+                  hold: 30m
+                - share: 25%
+                  hold: 1h
+                - share: 1.0
+                  hold: 10m
+                - promote
+              gates:
+                max_lag: 10000
+                check_data: true
+                command: ["./probe.sh", "{service}", "${PROBE_TOKEN}"]
+              on_failure: rollback
+            """;
+
+    @TempDir
+    Path dir;
+
+    Path write(String yaml) throws IOException {
+        Path f = dir.resolve("ctx.yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    RolloutPlan plan(String rolloutYaml) throws IOException {
+        return RolloutPlan.of(Context.load(write(CONTEXT + rolloutYaml)), Map.of("PROBE_TOKEN", "t0k3n")::get);
+    }
+
+    String rejected(String rolloutYaml) throws IOException {
+        Path f = write(CONTEXT + rolloutYaml);
+        return assertThrows(Context.ContextException.class, () -> RolloutPlan.of(Context.load(f), Map.of("PROBE_TOKEN", "x")::get))
+                .getMessage();
+    }
+
+    @Nested
+    class A_plan {
+
+        @Test
+        void is_read_with_its_steps_gates_and_failure_policy() throws IOException {
+            RolloutPlan p = plan(PLAN);
+            assertEquals(List.of(RolloutPlan.Step.share(0.1, Duration.ofMinutes(30)), RolloutPlan.Step.share(0.25, Duration.ofHours(1)),
+                    RolloutPlan.Step.share(1.0, Duration.ofMinutes(10)), RolloutPlan.Step.promoteStep()), p.steps());
+            assertEquals(new RolloutPlan.Gates(OptionalLong.of(10000), true, List.of("./probe.sh", "{service}", "t0k3n")), p.gates());
+            assertEquals(RolloutPlan.OnFailure.ROLLBACK, p.onFailure());
+            assertEquals(0.1, p.firstShare());
+            assertTrue(p.promotes());
+        }
+
+        @Test
+        void gets_defaults_for_what_it_leaves_out() throws IOException {
+            RolloutPlan p = plan("""
+                    rollout:
+                      steps:
+                        - share: .5
+                        - share: 0.5
+                          hold: 0
+                    """);
+            assertEquals(List.of(RolloutPlan.Step.share(0.5, Duration.ZERO), RolloutPlan.Step.share(0.5, Duration.ZERO)), p.steps());
+            assertEquals(RolloutPlan.Gates.defaults(), p.gates());
+            assertTrue(p.gates().checkData(), "check_data is a gate unless turned off");
+            assertEquals(RolloutPlan.OnFailure.HOLD, p.onFailure());
+            assertFalse(p.promotes());
+        }
+
+        @Test
+        void the_documented_example_has_a_valid_plan() {
+            Context ctx = Context.load(Path.of(System.getProperty("kit.root", ".")).resolve("services_examples/context.yaml"));
+            RolloutPlan p = RolloutPlan.of(ctx);
+            assertTrue(p.promotes());
+        }
+
+        @Test
+        void writes_holds_as_operators_do() {
+            assertEquals("1h30m", RolloutPlan.compact(Duration.ofMinutes(90)));
+            assertEquals("1h", RolloutPlan.compact(Duration.ofHours(1)));
+            assertEquals("12m5s", RolloutPlan.compact(Duration.ofSeconds(725)));
+            assertEquals("0s", RolloutPlan.compact(Duration.ofMillis(300)));
+            assertEquals("2d", RolloutPlan.compact(Duration.ofDays(2)));
+        }
+
+        @Test
+        void is_printed_as_a_table_by_rollout_plan_without_a_cluster() throws IOException {
+            Path f = write(CONTEXT + PLAN.replace("${PROBE_TOKEN}", "t"));
+            Kit.Run r = Kit.run(new RolloutCommand(), f.toString(), "--plan").ok();
+            assertTrue(r.out().contains("STEP  ACTION"), r.out());
+            assertTrue(r.out().matches("(?s).*1\\s+start migration\\s+10 %\\s+30m.*"), r.out());
+            assertTrue(r.out().matches("(?s).*2\\s+update share\\s+25 %\\s+1h.*"), r.out());
+            assertTrue(r.out().matches("(?s).*4\\s+promote\\s+-\\s+-.*"), r.out());
+            assertTrue(r.out().contains("the lag of each version is at most 10000 records"), r.out());
+            assertTrue(r.out().contains("on a failed gate: rollback"), r.out());
+        }
+    }
+
+    @Nested
+    class A_bad_plan_is_rejected_with_the_file_the_key_and_what_is_expected {
+
+        @Test
+        void when_a_hold_is_not_a_duration() throws IOException {
+            String m = rejected("""
+                    rollout:
+                      steps:
+                        - share: 0.1
+                          hold: 30m
+                        - share: 0.2
+                          hold: 1h
+                        - share: 0.5
+                          hold: soon
+                    """);
+            assertTrue(m.startsWith(dir.resolve("ctx.yaml").toString() + ": "), m);
+            assertTrue(m.contains("key 'rollout.steps[2].hold' (step 3): expected a duration such as 30s, 5m or 1h30m, got 'soon'"), m);
+        }
+
+        @Test
+        void when_a_hold_has_no_unit() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.1\n      hold: 30\n").contains("got 30"));
+        }
+
+        @Test
+        void when_a_share_is_above_one() throws IOException {
+            String m = rejected("rollout:\n  steps:\n    - share: 1.5\n      hold: 1m\n");
+            assertTrue(m.contains("key 'rollout.steps[0].share' (step 1): expected a share from 0 to 1"), m);
+        }
+
+        @Test
+        void when_a_share_is_not_a_number() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - share: lots\n").contains("got 'lots'"));
+        }
+
+        @Test
+        void when_a_step_has_no_share() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - hold: 1m\n").contains("missing key 'rollout.steps[0].share'"));
+        }
+
+        @Test
+        void when_shares_decrease() throws IOException {
+            String m = rejected("rollout:\n  steps:\n    - share: 0.5\n    - share: 0.25\n");
+            assertTrue(m.contains("key 'rollout.steps[1].share' (step 2): expected a share not below the step before (50 %)"), m);
+        }
+
+        @Test
+        void when_promote_is_not_the_last_step() throws IOException {
+            String m = rejected("rollout:\n  steps:\n    - share: 0.5\n    - promote\n    - share: 1\n");
+            assertTrue(m.contains("key 'rollout.steps[1]' (step 2): expected promote only as the last step"), m);
+        }
+
+        @Test
+        void when_promote_is_the_only_step() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - promote\n").contains("expected a share step first"));
+        }
+
+        @Test
+        void when_a_step_is_some_other_word() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n    - promte\n")
+                    .contains("key 'rollout.steps[1]' (step 2): expected a mapping with share and hold"));
+        }
+
+        @Test
+        void when_there_are_no_steps() throws IOException {
+            assertTrue(rejected("rollout:\n  gates:\n    check_data: false\n").contains("missing key 'rollout.steps'"));
+            assertTrue(rejected("rollout:\n  steps: []\n").contains("key 'rollout.steps': expected a non-empty list of steps"));
+        }
+
+        @Test
+        void when_a_key_is_unknown() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n  gate:\n    max_lag: 1\n")
+                    .contains("unknown key 'rollout.gate' (expected one of: gates, on_failure, steps)"));
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n      wait: 1m\n")
+                    .contains("unknown key 'rollout.steps[0].wait' (expected one of: hold, share)"));
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n  gates:\n    max_lags: 1\n")
+                    .contains("unknown key 'rollout.gates.max_lags'"));
+        }
+
+        @Test
+        void when_a_gate_has_a_bad_value() throws IOException {
+            String base = "rollout:\n  steps:\n    - share: 0.5\n  gates:\n";
+            assertTrue(rejected(base + "    max_lag: -1\n").contains("key 'rollout.gates.max_lag': expected a whole number of records"));
+            assertTrue(rejected(base + "    max_lag: lots\n").contains("got 'lots'"));
+            assertTrue(rejected(base + "    check_data: maybe\n").contains("key 'rollout.gates.check_data': expected true or false, got 'maybe'"));
+            assertTrue(rejected(base + "    command: ./probe.sh {service}\n")
+                    .contains("key 'rollout.gates.command': expected a non-empty list of arguments"));
+            assertTrue(rejected(base + "    command: [\"./probe.sh\", \"${UNSET_FOR_SURE}\"]\n")
+                    .contains("the environment variable UNSET_FOR_SURE is not set"));
+        }
+
+        @Test
+        void when_on_failure_is_neither_hold_nor_rollback() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n  on_failure: panic\n")
+                    .contains("key 'rollout.on_failure': expected hold or rollback, got 'panic'"));
+        }
+
+        @Test
+        void when_the_context_has_no_plan() throws IOException {
+            assertTrue(rejected("").contains("missing key 'rollout'"));
+        }
+
+        @Test
+        void by_rollout_with_exit_code_2() throws IOException {
+            Path f = write(CONTEXT + "rollout:\n  steps:\n    - share: 0.5\n      hold: soon\n");
+            Kit.Run plan = Kit.run(new RolloutCommand(), f.toString(), "--plan").expect(2);
+            assertTrue(plan.err().contains("expected a duration"), plan.err());
+            Kit.Run run = Kit.run(new RolloutCommand(), f.toString()).expect(2);
+            assertTrue(run.err().contains("expected a duration"), run.err());
+        }
+    }
+}
