@@ -9,10 +9,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -239,6 +242,227 @@ class RolloutTest {
             assertTrue(plan.err().contains("expected a duration"), plan.err());
             Kit.Run run = Kit.run(new RolloutCommand(), f.toString()).expect(2);
             assertTrue(run.err().contains("expected a duration"), run.err());
+        }
+    }
+
+    @Nested
+    class The_current_step {
+
+        final Instant t0 = Instant.parse("2030-01-01T10:00:00Z");
+        final RolloutPlan plan = RolloutPlan.parse(Path.of("ctx.yaml"), yaml("""
+                steps:
+                  - share: 0.1
+                    hold: 30m
+                  - share: 0.25
+                    hold: 1h
+                  - share: 1.0
+                    hold: 10m
+                  - promote
+                """), n -> null);
+
+        com.fasterxml.jackson.databind.JsonNode yaml(String text) {
+            try {
+                return new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(text);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        /** A routing state at {@code share} whose history has one line per {@code what}, a minute apart. */
+        MigrationState state(double share, String... whats) {
+            List<MigrationState.Change> h = new ArrayList<>();
+            for (int i = 0; i < whats.length; i++) {
+                h.add(new MigrationState.Change(t0.plusSeconds(60L * i), "ops", "host", "test", whats[i]));
+            }
+            return new MigrationState(h.size(), "c", MigrationState.Phase.ROUTING, "streams", "random", share, true, Map.of(0, 0L),
+                    null, Map.of(), null, h);
+        }
+
+        @Test
+        void is_the_one_the_last_step_line_names_timed_from_that_line() {
+            Rollout.Position p = Rollout.locate(plan, state(0.25, "migration started at share 10 %", "routing started",
+                    "rollout: step 1 of 4: share 10 %, hold 30m (migration started)", "share 10 % -> 25 %",
+                    "rollout: step 2 of 4: share 25 %, hold 1h (after 30m at 10 %)", "check_data: clean"));
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(240), true), p);
+        }
+
+        @Test
+        void after_a_share_change_by_hand_is_the_step_of_that_share_timed_from_the_change() {
+            Rollout.Position p = Rollout.locate(plan, state(0.25, "migration started at share 10 %",
+                    "rollout: step 1 of 4: share 10 %, hold 30m (migration started)", "share 10 % -> 25 %"));
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(120), true), p);
+        }
+
+        @Test
+        void with_a_share_outside_the_plan_is_the_step_below_it() {
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(60), false),
+                    Rollout.locate(plan, state(0.3, "migration started at share 10 %", "share 10 % -> 30 %")));
+            assertEquals(new Rollout.Position(-1, t0.plusSeconds(60), false),
+                    Rollout.locate(plan, state(0.05, "migration started at share 10 %", "share 10 % -> 5 %")));
+        }
+
+        @Test
+        void tells_apart_two_steps_with_the_same_share() {
+            RolloutPlan twice = RolloutPlan.parse(Path.of("ctx.yaml"), yaml("steps: [{share: 0.5, hold: 1h}, {share: 0.5, hold: 1h}, promote]"),
+                    n -> null);
+            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(twice, state(0.5, "migration started at share 50 %")));
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(120), true), Rollout.locate(twice, state(0.5,
+                    "migration started at share 50 %", "rollout: step 1 of 3: share 50 %, hold 1h", "rollout: step 2 of 3: share 50 %, hold 1h")));
+        }
+
+        @Test
+        void ignores_step_lines_of_a_plan_that_has_changed_since() {
+            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(plan, state(0.1, "migration started at share 10 %",
+                    "rollout: step 2 of 5: share 10 %, hold 1h")));
+        }
+    }
+
+    // ------------------------------------------------------------------ on a real broker
+
+    static final String PROMOTING_PLAN = """
+            rollout:
+              steps:
+                - share: 0.2
+                  hold: 4s
+                - share: 0.6
+                  hold: 4s
+                - share: 1.0
+                  hold: 4s
+                - promote
+              gates:
+                max_lag: 1000000
+                check_data: true
+                command: ["true"]
+            """;
+
+    static final String FAILING_PLAN = """
+            rollout:
+              steps:
+                - share: 0.1
+                  hold: 1s
+                - share: 0.5
+                  hold: 1s
+                - promote
+              gates:
+                check_data: false
+                command: ["false"]
+              on_failure: hold
+            """;
+
+    static Kit.Run rollout(Kit kit, String... args) {
+        List<String> a = new ArrayList<>(List.of(args));
+        a.add("--timeout");
+        a.add("90s");
+        return kit.run(new RolloutCommand(), a);
+    }
+
+    /** Starts the legacy version on the topic, with records already processed and a producer writing 200 a second. */
+    static void running(Kit kit, TestProducer producer) {
+        producer.produce(300);
+        kit.startLegacy();
+        kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+        producer.startBackground(200);
+    }
+
+    static void assertShare(Kit kit, double share) {
+        MigrationState s = kit.state();
+        assertEquals(MigrationState.Phase.ROUTING, s.phase());
+        assertEquals(share, s.share(), 1e-9);
+    }
+
+    @Test
+    @DisplayName("repeated runs reach promotion, passing each step only when its hold has elapsed and the gates pass; every record once")
+    void repeated_runs_reach_promotion() throws Exception {
+        try (Kit kit = new Kit(dir, 4, PROMOTING_PLAN); TestProducer producer = new TestProducer(kit.topic)) {
+            running(kit, producer);
+            Duration hold = Duration.ofSeconds(4);
+
+            Kit.Run start = rollout(kit).ok();
+            assertTrue(start.out().contains("no migration yet: starting it at step 1 of 4 (share 20 %, hold 4s)"), start.out());
+            assertShare(kit, 0.2);
+
+            double[] next = {0.6, 1.0};
+            double current = 0.2;
+            for (double share : next) {
+                Kit.Run early = rollout(kit).ok();
+                assertTrue(early.out().contains("holding at " + MigrationState.percent(current)), early.out());
+                assertShare(kit, current);
+                Thread.sleep(hold.toMillis());
+                Kit.Run advance = rollout(kit).ok();
+                assertTrue(advance.out().contains("advancing to " + MigrationState.percent(share)), advance.out());
+                assertTrue(advance.out().contains("gates passed: routing, max_lag, command, check_data"), advance.out());
+                assertShare(kit, share);
+                current = share;
+            }
+            Kit.Run early = rollout(kit).ok();
+            assertTrue(early.out().contains("holding at 100 % (step 3 of 4)") && early.out().contains("next: promote (step 4)"), early.out());
+            Thread.sleep(hold.toMillis());
+            Kit.Run promote = rollout(kit).ok();
+            assertTrue(promote.out().contains("promoting (step 4 of 4)"), promote.out());
+            assertTrue(promote.out().contains("promoted: the new version"), promote.out());
+            MigrationState done = kit.state();
+            assertEquals(MigrationState.Phase.PROMOTED, done.phase());
+
+            // Each step began at least its hold after the one before, as the history shows.
+            List<Instant> steps = done.history().stream().filter(c -> c.what().startsWith("rollout: step ")).map(MigrationState.Change::at).toList();
+            assertEquals(4, steps.size(), done.history().toString());
+            for (int i = 1; i < steps.size(); i++) {
+                assertTrue(Duration.between(steps.get(i - 1), steps.get(i)).compareTo(hold) >= 0, "step " + (i + 1) + " came too early: " + steps);
+            }
+            Kit.Run after = rollout(kit).ok();
+            assertTrue(after.out().contains("rollout done: promoted"), after.out());
+            assertEquals(done.version(), kit.state().version(), "a run after the end changes nothing");
+
+            List<String> produced = producer.stop();
+            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
+            kit.assertExactlyOnce(produced);
+        }
+    }
+
+    @Test
+    @DisplayName("a failing gate holds with on_failure hold and rolls back with on_failure rollback; every record once")
+    void a_failing_gate_holds_or_rolls_back() throws Exception {
+        try (Kit kit = new Kit(dir, 4, FAILING_PLAN); TestProducer producer = new TestProducer(kit.topic)) {
+            running(kit, producer);
+            rollout(kit).ok();
+            assertShare(kit, 0.1);
+            Thread.sleep(1500);
+
+            Kit.Run held = rollout(kit).expect(1);
+            assertTrue(held.out().contains("gate failed: probe false exited 1; holding at 10 % (step 1 of 3) (on_failure hold)"), held.out());
+            assertShare(kit, 0.1);
+            MigrationState afterFirst = kit.state();
+            assertEquals("rollout: gate command failed at step 1 of 3: probe false exited 1", afterFirst.lastChange().what());
+            assertEquals("rollout", afterFirst.lastChange().command(), "status --history shows which command recorded it");
+
+            rollout(kit).expect(1);
+            assertEquals(afterFirst.version(), kit.state().version(), "a gate that keeps failing is recorded once, not every run");
+
+            try (LocalLock busy = LocalLock.acquire(kit.ctx().stateDir(), kit.ctx().name(), "test")) {
+                Kit.Run skipped = rollout(kit).ok();
+                assertTrue(skipped.out().contains("skipped this run: another canary-router command is running"), skipped.out());
+            }
+
+            Files.writeString(kit.contextFile, Files.readString(kit.contextFile).replace("on_failure: hold", "on_failure: rollback"));
+            Kit.Run dry = rollout(kit, "--dry-run").expect(1);
+            assertTrue(dry.out().contains("dry run: gate failed: probe false exited 1; would roll back"), dry.out());
+            assertEquals(afterFirst.version(), kit.state().version(), "a dry run changes nothing");
+
+            Kit.Run rolledBack = rollout(kit).expect(1);
+            assertTrue(rolledBack.out().contains("gate failed: probe false exited 1; rolling back from 10 % (step 1 of 3)"), rolledBack.out());
+            assertTrue(rolledBack.out().contains("rolled back: the legacy version"), rolledBack.out());
+            MigrationState done = kit.state();
+            assertEquals(MigrationState.Phase.ROLLED_BACK, done.phase());
+
+            Kit.Run idle = rollout(kit).ok();
+            assertTrue(idle.out().contains("nothing to do: the rollout does not restart by itself"), idle.out());
+            assertEquals(done.version(), kit.state().version(), "a rolled back release is not started again");
+            assertTrue(rollout(kit, "--abort").ok().out().contains("already rolled-back"));
+            assertTrue(rollout(kit, "--promote-now").expect(2).err().contains("cannot promote"));
+
+            List<String> produced = producer.stop();
+            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.assertExactlyOnce(produced);
         }
     }
 }
