@@ -62,7 +62,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
     /**
      * What must hold before each advance, besides routing running and both versions consuming (always
      * checked): the lag of each version at most {@code maxLag} records (summed over partitions),
-     * check_data clean, and the probe {@code command} exiting 0.
+     * the probe {@code command} exiting 0, and check_data clean (always: the last check_data, if any, was clean).
      */
     public record Gates(OptionalLong maxLag, boolean checkData, List<String> command) {
 
@@ -75,6 +75,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
             List<String> out = new ArrayList<>();
             out.add("routing runs and both versions consume");
             maxLag.ifPresent(l -> out.add("the lag of each version is at most " + l + " records"));
+            out.add("the last check_data, if any, found no difference");
             if (!command.isEmpty()) {
                 out.add("the probe " + String.join(" ", command) + " exits 0");
             }
