@@ -29,11 +29,17 @@ public final class LocalLock implements AutoCloseable {
         try {
             Files.createDirectories(stateDir);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            FileLock l = ch.tryLock();
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                ch.close();
+                throw e;
+            }
             if (l == null) {
                 String holder = Files.readString(file).trim();
                 ch.close();
-                throw new UserException("another canary-router command is running for context '" + contextName + "' on this host ("
+                throw new Busy("another canary-router command is running for context '" + contextName + "' on this host ("
                         + (holder.isEmpty() ? "see " + file : holder) + "): wait until it ends");
             }
             ch.truncate(0);
@@ -41,9 +47,16 @@ public final class LocalLock implements AutoCloseable {
                     .getBytes(StandardCharsets.UTF_8)), 0);
             return new LocalLock(ch, l);
         } catch (java.nio.channels.OverlappingFileLockException e) {
-            throw new UserException("another canary-router command is running for context '" + contextName + "' in this process");
+            throw new Busy("another canary-router command is running for context '" + contextName + "' in this process");
         } catch (IOException e) {
             throw new UserException(UserException.ENVIRONMENT, "cannot lock " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** The lock is held by another command (exit code 2 like any refusal; rollout.java skips its run instead). */
+    public static final class Busy extends UserException {
+        Busy(String message) {
+            super(BAD_INPUT, message);
         }
     }
 

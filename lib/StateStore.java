@@ -45,6 +45,8 @@ public final class StateStore implements AutoCloseable {
     private final String command;
     private final Clock clock;
     private KafkaProducer<byte[], byte[]> producer;
+    /** The version this store wrote last (-1: none, or it deleted the state): reads wait until they see it. */
+    private long lastWritten = -1;
 
     public StateStore(Properties clientProperties, String topic, String contextName, String command, Clock clock) {
         this.client = clientProperties;
@@ -70,7 +72,24 @@ public final class StateStore implements AutoCloseable {
     /** The current state, or empty when there is no migration (no record, a tombstone, or no topic). */
     public Optional<MigrationState> read() {
         try (KafkaConsumer<byte[], byte[]> c = consumer()) {
-            return readAll(c);
+            Optional<MigrationState> s = readAll(c);
+            // commitTransaction() returns before the commit marker reaches the partition, so a read right after
+            // our own write may still end before it: read again until our write shows (read your own writes).
+            long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
+            while (s.map(MigrationState::version).orElse(-1L) < lastWritten && System.nanoTime() < deadline) {
+                sleep(50);
+                s = readAll(c);
+            }
+            return s;
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(UserException.ENVIRONMENT, "interrupted while reading the state");
         }
     }
 
@@ -136,12 +155,14 @@ public final class StateStore implements AutoCloseable {
                 toWrite.share(), toWrite.routerRunning(), toWrite.startOffsets(), toWrite.handover(), toWrite.queryIds(),
                 toWrite.lastCheck(), toWrite.history());
         send(expectedVersion, serialize(toWrite));
+        lastWritten = toWrite.version();
         return toWrite;
     }
 
     /** Removes the state (a tombstone), checking the version like a write. */
     public void delete(long expectedVersion) {
         send(expectedVersion, null);
+        lastWritten = -1;
     }
 
     /** Reads the state, applies {@code change} and writes it back; fails when there is no state. */

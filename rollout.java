@@ -1,0 +1,11 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//DESCRIPTION Advances a canary release along the plan in its context, at most one step a run (made for cron).
+//JAVA 17+
+//SOURCES lib/*.java
+
+/** Advances a canary release along the plan in its context, at most one step a run. The work is done by {@link canary.RolloutCommand} in lib/, which the tests drive too. */
+class rollout {
+    public static void main(String[] args) {
+        canary.Cli.main(new canary.RolloutCommand(), args);
+    }
+}
