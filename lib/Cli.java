@@ -56,6 +56,10 @@ public final class Cli {
             if (t instanceof UserException u) {
                 return u;
             }
+            if (t instanceof KsqlException k) {
+                // what ksqlDB said is already one line: unreachable, credentials, a refused statement, too old
+                return new UserException(UserException.ENVIRONMENT, k.getMessage(), k);
+            }
             if (t instanceof AuthenticationException) {
                 return new UserException(UserException.ENVIRONMENT, "Kafka refused the credentials: " + firstLine(t.getMessage())
                         + " (check the client properties of the context)", t);

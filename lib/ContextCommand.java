@@ -32,8 +32,9 @@ public abstract class ContextCommand implements Callable<Integer> {
         return spec.commandLine().getErr();
     }
 
+    /** Loads the context; ${...} references the environment does not set may come from the ksqldb.env setup wrote. */
     protected Context context() {
-        return Context.load(contextFile);
+        return Context.load(contextFile, Terraform.contextEnv(contextFile, System::getenv));
     }
 
     /** The command as the user typed it (script name and arguments), for the state's history. */

@@ -233,7 +233,7 @@ public final class DummyService {
         String topic = args[2];
         DummyService s;
         try {
-            Context ctx = Context.load(Path.of(args[0]));
+            Context ctx = Context.load(Path.of(args[0]), Terraform.contextEnv(Path.of(args[0]), System::getenv));
             s = new DummyService(ctx.kafka().clientProperties(), service, topic, outputFile(ctx.stateDir(), service));
         } catch (UserException e) {
             System.err.println("dummy_service: " + e.getMessage());

@@ -41,7 +41,7 @@ public final class Session implements AutoCloseable {
     static Engine engine(Context ctx, KafkaCluster cluster, Processes processes, Properties client, Waits.Progress progress) {
         return switch (ctx.engine()) {
             case STREAMS -> new StreamsEngine(ctx, cluster, processes, client, progress);
-            case KSQLDB -> throw new UserException("engine ksqldb (in " + ctx.file() + ") is not available in this version of the kit yet; use engine: streams");
+            case KSQLDB -> new KsqlEngine(ctx, cluster, KsqlEngine.client(ctx), client, progress);
         };
     }
 

@@ -1,17 +1,27 @@
 package canary;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "setup", mixinStandardHelpOptions = true,
         description = "Provisions the platform of the context. local: a single-node KRaft broker from the Kafka jars, the original "
-                + "topic, the demo producer and the legacy version; existing: checks that Kafka answers and the topic exists. "
-                + "Running it again reports what already runs.",
-        footer = {"", "Example:", "  ./jbang setup.java services_examples/context.yaml"})
+                + "topic, the demo producer and the legacy version; existing: checks that Kafka answers and the topic exists; "
+                + "confluent-cloud: runs terraform init and apply in terraform/ (the terraform on the PATH), writes the Kafka client "
+                + "properties and the ksqlDB endpoint and credentials from terraform output into the state folder (mode 600, never "
+                + "printed), then starts the legacy version. Running it again reports what already runs.",
+        footer = {"", "confluent-cloud reads the Confluent Cloud API key from the environment: TF_VAR_confluent_cloud_api_key and "
+                + "TF_VAR_confluent_cloud_api_secret (required); TF_VAR_cloud, TF_VAR_region, TF_VAR_ksqldb_csu, TF_VAR_name_prefix "
+                + "(optional). It writes <state_dir>/client.properties and <state_dir>/ksqldb.env (KSQLDB_ENDPOINT, KSQLDB_API_KEY, "
+                + "KSQLDB_API_SECRET).",
+                "", "Examples:", "  ./jbang setup.java services_examples/context.yaml",
+                "  ./jbang setup.java services_examples/context-ksqldb.yaml --dry-run"})
 public final class SetupCommand extends ContextCommand {
 
     static final String BROKER = "broker";
@@ -20,14 +30,56 @@ public final class SetupCommand extends ContextCommand {
     @Option(names = "--dry-run", description = "print what would be started or created, change nothing")
     boolean dryRun;
 
+    private final Path terraformBinary;
+    private final Function<String, String> env;
+
+    public SetupCommand() {
+        this(null, System::getenv);
+    }
+
+    /** @param terraformBinary the terraform to run, or null for -Dcanary.terraform or terraform on the PATH */
+    public SetupCommand(Path terraformBinary, Function<String, String> env) {
+        this.terraformBinary = terraformBinary;
+        this.env = env;
+    }
+
+    /**
+     * Before Terraform has run, ksqldb.env does not exist yet: the ${KSQLDB_...} references it will
+     * provide load as placeholders, and the context is loaded again once the file is written.
+     */
+    @Override
+    protected Context context() {
+        return Terraform.loadBeforeProvisioned(contextFile, env);
+    }
+
     @Override
     public Integer call() {
         Context ctx = context();
         PrintWriter out = out();
         long t0 = System.nanoTime();
         if (ctx.platform() == Context.Platform.CONFLUENT_CLOUD) {
-            throw new UserException("platform confluent-cloud is not available in this version of the kit yet: "
-                    + "use platform existing with a client properties file");
+            Terraform tf = new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), env, out);
+            if (dryRun) {
+                out.println("dry run: would provision Confluent Cloud with Terraform (credentials: " + tf.credentialsStatus() + "):");
+                for (List<String> args : List.of(Terraform.initArgs(), Terraform.applyArgs(ctx), Terraform.outputArgs())) {
+                    out.println("  " + tf.show(args));
+                }
+                out.println("  write the Kafka client properties (SASL_SSL, PLAIN with the Kafka API key) to "
+                        + ctx.stateDir().resolve(Terraform.CLIENT_PROPERTIES) + " (mode 600)");
+                out.println("  write the ksqlDB endpoint and credentials (" + String.join(", ", Terraform.KSQLDB_VARIABLES) + ") to "
+                        + ctx.stateDir().resolve(Terraform.KSQLDB_ENV) + " (mode 600)");
+                out.println("  check that Kafka answers and " + ctx.topic() + " exists, and start the legacy version (group "
+                        + ctx.legacy().group() + ") on " + ctx.topic());
+                return 0;
+            }
+            tf.requireCredentials();
+            try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), "setup")) {
+                tf.init();
+                tf.apply(ctx);
+                List<Path> written = Terraform.writeClientFiles(tf.outputs(), ctx.stateDir());
+                out.println("wrote " + written.get(0) + " and " + written.get(1) + " (mode 600; secrets are not printed)");
+            }
+            ctx = Context.load(contextFile, Terraform.contextEnv(contextFile, env));
         }
         if (dryRun) {
             if (ctx.platform() == Context.Platform.LOCAL) {
@@ -76,6 +128,14 @@ public final class SetupCommand extends ContextCommand {
                 } else {
                     int n = s.cluster.partitions(ctx.topic());
                     out.println("Kafka at " + ctx.kafka().describe() + " answers; topic " + ctx.topic() + " has " + n + " partitions");
+                    if (ctx.platform() == Context.Platform.CONFLUENT_CLOUD) {
+                        boolean migrating = s.store.read().map(st -> st.phase().active()).orElse(false);
+                        if (migrating) {
+                            out.println("a migration is active: the versions are managed by the migration scripts (see status)");
+                        } else {
+                            s.versions.start("legacy", ctx.topic(), timeout);
+                        }
+                    }
                 }
             }
         }

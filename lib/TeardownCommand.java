@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 import picocli.CommandLine.Command;
@@ -17,7 +18,9 @@ import picocli.CommandLine.Option;
 @Command(name = "teardown", mixinStandardHelpOptions = true,
         description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
                 + "the state folder (for the local platform: the broker and all its data). The original topic of an existing "
-                + "cluster is never deleted. Asks for confirmation on a terminal; --yes otherwise.",
+                + "cluster is never deleted. confluent-cloud: then runs terraform destroy -auto-approve in terraform/ (the same "
+                + "TF_VAR_confluent_cloud_api_key and TF_VAR_confluent_cloud_api_secret as setup), which deletes the whole "
+                + "environment. Asks for confirmation on a terminal; --yes otherwise.",
         footer = {"", "Example:", "  ./jbang teardown.java services_examples/context.yaml --yes"})
 public final class TeardownCommand extends ContextCommand {
 
@@ -27,14 +30,35 @@ public final class TeardownCommand extends ContextCommand {
     @Option(names = "--dry-run", description = "print what would be stopped and deleted, change nothing")
     boolean dryRun;
 
+    private final Path terraformBinary;
+    private final Function<String, String> env;
+
+    public TeardownCommand() {
+        this(null, System::getenv);
+    }
+
+    /** @param terraformBinary the terraform to run, or null for -Dcanary.terraform or terraform on the PATH */
+    public TeardownCommand(Path terraformBinary, Function<String, String> env) {
+        this.terraformBinary = terraformBinary;
+        this.env = env;
+    }
+
+    @Override
+    protected Context context() {
+        return Terraform.loadBeforeProvisioned(contextFile, env);
+    }
+
     @Override
     public Integer call() {
         Context ctx = context();
         PrintWriter out = out();
         Processes processes = new Processes(ctx.stateDir());
         List<String> running = processes.running();
+        boolean cloud = ctx.platform() == Context.Platform.CONFLUENT_CLOUD;
+        Terraform tf = cloud ? new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), env, out) : null;
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
                 + (ctx.platform() == Context.Platform.LOCAL ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
+                + (cloud ? ", run " + tf.show(Terraform.destroyArgs(ctx)) + " (deletes the Confluent Cloud environment)" : "")
                 + " and delete " + ctx.stateDir();
         if (dryRun) {
             out.println("dry run: would " + what);
@@ -51,8 +75,14 @@ public final class TeardownCommand extends ContextCommand {
                 return 1;
             }
         }
+        if (cloud) {
+            tf.requireCredentials();
+        }
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
-            stopAndRemove(ctx, out, processes, running);
+            stopAndRemove(ctx, out, processes, running, cloud);
+        }
+        if (cloud) {
+            tf.destroy(ctx);
         }
         deleteTree(ctx.stateDir());
         out.println("deleted " + ctx.stateDir());
@@ -60,7 +90,7 @@ public final class TeardownCommand extends ContextCommand {
         return 0;
     }
 
-    private void stopAndRemove(Context ctx, PrintWriter out, Processes processes, List<String> running) {
+    private void stopAndRemove(Context ctx, PrintWriter out, Processes processes, List<String> running, boolean cloud) {
         if (ctx.platform() != Context.Platform.LOCAL) {
             try (Session s = new Session(ctx, "teardown", out, timeout)) {
                 s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
@@ -68,6 +98,13 @@ public final class TeardownCommand extends ContextCommand {
                 if (!deleted.isEmpty()) {
                     out.println("deleted topics " + String.join(", ", deleted));
                 }
+            } catch (RuntimeException e) {
+                UserException known = Cli.explain(e);
+                if (!cloud || known == null) {
+                    throw e;
+                }
+                // terraform destroy removes the cluster with everything in it
+                out.println("skipping the cleanup inside the cluster (" + known.getMessage() + "): terraform destroy removes it all");
             }
         }
         // Services first, the broker last: they need it to leave their groups cleanly.

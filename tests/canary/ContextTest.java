@@ -53,6 +53,22 @@ class ContextTest {
         assertTrue(ctx.legacy().longRunning());
     }
 
+    @Test
+    void the_documented_ksqldb_example_loads_when_its_environment_variables_are_given() {
+        Path file = Path.of(System.getProperty("kit.root", ".")).resolve("services_examples/context-ksqldb.yaml");
+        Map<String, String> env = Map.of("KSQLDB_ENDPOINT", "https://pksqlc-abcde.us-east-2.aws.confluent.cloud:443",
+                "KSQLDB_API_KEY", "KEY", "KSQLDB_API_SECRET", "SECRET");
+        Context ctx = Context.load(file, env::get);
+        assertEquals(Context.EngineType.KSQLDB, ctx.engine());
+        assertEquals(Context.Platform.CONFLUENT_CLOUD, ctx.platform());
+        assertEquals("JSON_SR", ctx.valueFormat());
+        assertEquals("https://pksqlc-abcde.us-east-2.aws.confluent.cloud:443", ctx.ksqldb().orElseThrow().endpoint());
+        assertEquals("SECRET", ctx.ksqldb().orElseThrow().apiSecret().orElseThrow());
+        assertEquals(ctx.stateDir().resolve("client.properties"), ctx.kafka().propertiesFile().orElseThrow());
+        var e = assertThrows(Context.ContextException.class, () -> Context.load(file, Map.<String, String>of()::get));
+        assertTrue(e.getMessage().contains("KSQLDB_ENDPOINT is not set"), e.getMessage());
+    }
+
     @Nested
     class A_valid_file {
         @Test

@@ -135,6 +135,44 @@ final class KsqlFixtures {
               "properties":{"ksql.streams.processing.guarantee":"at_least_once","ksql.service.id":"default_"}}]
             """;
 
+    /** One persistent query for {@link #queriesExtended}: {@code statuses} is one status per ksqlDB server. */
+    record Query(String id, String sink, String source, String consumerGroupId, String... statuses) {
+    }
+
+    /** SHOW QUERIES EXTENDED listing the given queries, each with its status per server. */
+    static String queriesExtended(Query... queries) {
+        StringBuilder list = new StringBuilder();
+        for (Query q : queries) {
+            StringBuilder hosts = new StringBuilder();
+            for (int i = 0; i < q.statuses().length; i++) {
+                hosts.append(i == 0 ? "" : ",").append("\"ksqldb-").append(i).append(":8088\":\"").append(q.statuses()[i]).append('"');
+            }
+            list.append(list.length() == 0 ? "" : ",").append("""
+                    {"id":"%s","statementText":"CREATE STREAM %s AS SELECT ...","windowType":null,"fields":[],
+                     "sources":["%s"],"sinks":["%s"],"sinkKafkaTopics":["%s"],"topology":"...","executionPlan":"...",
+                     "overriddenProperties":{},"ksqlHostQueryStatus":{%s},"queryType":"PERSISTENT","queryErrors":[],
+                     "tasksMetadata":[],"state":"RUNNING","consumerGroupId":"%s"}
+                    """.formatted(q.id(), q.sink(), q.source(), q.sink(), q.sink().toLowerCase(), hosts, q.consumerGroupId()));
+        }
+        return """
+                [{"@type":"query_descriptions","statementText":"SHOW QUERIES EXTENDED;","warnings":[],
+                  "queryDescriptions":[%s]}]
+                """.formatted(list);
+    }
+
+    /** SHOW STREAMS listing the given stream names. */
+    static String streams(String... names) {
+        StringBuilder list = new StringBuilder();
+        for (String n : names) {
+            list.append(list.length() == 0 ? "" : ",").append("""
+                    {"type":"STREAM","name":"%s","topic":"%s","keyFormat":"KAFKA","valueFormat":"JSON_SR","isWindowed":false}
+                    """.formatted(n, n.toLowerCase()));
+        }
+        return """
+                [{"@type":"streams","statementText":"SHOW STREAMS;","streams":[%s],"warnings":[]}]
+                """.formatted(list);
+    }
+
     private static String quote(String text) {
         return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }

@@ -1,0 +1,727 @@
+package canary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import canary.KsqlFixtures.Query;
+
+/**
+ * Contract tests of {@link KsqlEngine}: against a server replaying ksqlDB's documented answers (it
+ * records every request), the exact statements of each lifecycle step, the auth header, the
+ * sequence numbers passed back and one line for each error shape. The Kafka side (filter groups,
+ * the rating group's committed offsets) runs on the real test broker.
+ */
+class KsqlEngineTest {
+
+    static final String KEY = "ENGINEKEY";
+    static final String SECRET = "engine-secret";
+    static final String AUTH = "Basic " + Base64.getEncoder().encodeToString((KEY + ":" + SECRET).getBytes(StandardCharsets.UTF_8));
+
+    static KafkaCluster cluster;
+
+    @TempDir
+    Path dir;
+
+    KsqlReplayServer server;
+    KsqlClient client;
+    final List<String> progress = new ArrayList<>();
+
+    @BeforeAll
+    static void connect() {
+        cluster = KafkaCluster.connect(TestBroker.clientProperties());
+    }
+
+    @AfterAll
+    static void disconnect() {
+        cluster.close();
+    }
+
+    @BeforeEach
+    void start() {
+        server = new KsqlReplayServer();
+        client = new KsqlClient(server.endpoint(), KEY, SECRET, null, Duration.ofSeconds(5),
+                new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** A context for engine ksqldb on the test broker, pointing at the replay server. */
+    static Context context(Path dir, String topic, String endpoint, String extraYaml) {
+        String yaml = "name: " + topic + "\n"
+                + "topic: " + topic + "\n"
+                + "key_type: STRING\nkey_format: KAFKA\n"
+                + (extraYaml.contains("value_format:") ? "" : "value_format: JSON_SR\n")
+                + "engine: ksqldb\nplatform: existing\nstate_dir: state\n"
+                + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
+                + "ksqldb:\n  endpoint: " + endpoint + "\n"
+                + "legacy:\n  group: " + topic + "-v1\n  run: [\"true\"]\n"
+                + "new:\n  group: " + topic + "-v2\n  run: [\"true\"]\n"
+                + extraYaml;
+        try {
+            Path f = dir.resolve(topic + ".yaml");
+            Files.writeString(f, yaml);
+            return Context.load(f, Map.<String, String>of()::get);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    Context context(String topic, String extraYaml) {
+        return context(dir, topic, server.endpoint().toString(), extraYaml);
+    }
+
+    KsqlEngine engine(Context ctx) {
+        return new KsqlEngine(ctx, cluster, client, TestBroker.clientProperties(), progress::add,
+                Duration.ofMillis(200), Duration.ofSeconds(20));
+    }
+
+    static String ratingId(KsqlStatements.Names n) {
+        return "CSAS_" + n.ratedStream() + "_11";
+    }
+
+    static String legacyId(KsqlStatements.Names n) {
+        return "CSAS_" + n.legacyStream() + "_13";
+    }
+
+    static String newId(KsqlStatements.Names n) {
+        return "CSAS_" + n.newStream() + "_15";
+    }
+
+    static String group(String queryId) {
+        return "_confluent-ksql-pksqlc-abcdequery_" + queryId;
+    }
+
+    /** SHOW QUERIES EXTENDED with the rating query in the given status on two servers, the filters running. */
+    static String queries(KsqlStatements.Names n, String ratingStatus1, String ratingStatus2) {
+        return KsqlFixtures.queriesExtended(
+                new Query(ratingId(n), n.ratedStream(), n.sourceStream(), group(ratingId(n)), ratingStatus1, ratingStatus2),
+                new Query(legacyId(n), n.legacyStream(), n.ratedStream(), group(legacyId(n)), "RUNNING", "RUNNING"),
+                new Query(newId(n), n.newStream(), n.ratedStream(), group(newId(n)), "RUNNING", "RUNNING"));
+    }
+
+    static Map<String, String> ids(KsqlStatements.Names n) {
+        Map<String, String> ids = new TreeMap<>();
+        ids.put("rating", ratingId(n));
+        ids.put("legacy", legacyId(n));
+        ids.put("new", newId(n));
+        ids.put("rating.group", group(ratingId(n)));
+        ids.put("legacy.group", group(legacyId(n)));
+        ids.put("new.group", group(newId(n)));
+        return ids;
+    }
+
+    static MigrationState routing(Context ctx, Map<Integer, Long> start, double share, String routing) {
+        return MigrationState.start(ctx.name(), "ksqldb", routing, share, start)
+                .withQueryIds(ids(KsqlStatements.Names.of(ctx.topic())));
+    }
+
+    static String info(String version) {
+        return KsqlFixtures.info(version);
+    }
+
+    /** The ksql text of every /ksql request, in order. */
+    List<String> statements() {
+        return server.requests().stream().filter(r -> r.path().equals("/ksql")).map(KsqlReplayServer.Recorded::ksql).toList();
+    }
+
+    List<String> paths() {
+        return server.requests().stream().map(r -> r.method() + " " + r.path()).toList();
+    }
+
+    void assertAuthOnEveryRequest() {
+        assertFalse(server.requests().isEmpty());
+        server.requests().forEach(r -> assertEquals(AUTH, r.header("Authorization"), r.method() + " " + r.path()));
+    }
+
+    /** The answers of a pause: status, version check, PAUSE, status again (now paused). */
+    void scriptPause(KsqlStatements.Names n, long sequence) {
+        server.ksql(queries(n, "RUNNING", "RUNNING"))
+                .reply("GET", "/info", 200, info("0.29.0"))
+                .ksql(KsqlFixtures.commandStatus("PAUSE " + ratingId(n) + ";", sequence))
+                .ksql(queries(n, "PAUSED", "PAUSED"));
+    }
+
+    void scriptResume(KsqlStatements.Names n, long sequence) {
+        server.ksql(queries(n, "PAUSED", "PAUSED"))
+                .reply("GET", "/info", 200, info("0.29.0"))
+                .ksql(KsqlFixtures.commandStatus("RESUME " + ratingId(n) + ";", sequence))
+                .ksql(queries(n, "RUNNING", "RUNNING"));
+    }
+
+    static List<String> pauseStatements(KsqlStatements.Names n) {
+        return List.of("SHOW QUERIES EXTENDED;", "PAUSE " + ratingId(n) + ";", "SHOW QUERIES EXTENDED;");
+    }
+
+    static List<String> resumeStatements(KsqlStatements.Names n) {
+        return List.of("SHOW QUERIES EXTENDED;", "RESUME " + ratingId(n) + ";", "SHOW QUERIES EXTENDED;");
+    }
+
+    static List<String> drops(KsqlStatements.Names n) {
+        return List.of(
+                "DROP STREAM IF EXISTS " + n.newStream() + " DELETE TOPIC;",
+                "DROP STREAM IF EXISTS " + n.legacyStream() + " DELETE TOPIC;",
+                "DROP STREAM IF EXISTS " + n.ratedStream() + " DELETE TOPIC;",
+                "DROP STREAM IF EXISTS " + n.sourceStream() + ";");
+    }
+
+    /** A topic and its derived topics on the test broker, all with {@code partitions} partitions. */
+    static String topics(int partitions) {
+        String topic = TestBroker.unique("korders");
+        for (String t : List.of(topic, topic + "_rated", topic + "_legacy", topic + "_new")) {
+            cluster.createTopic(t, partitions, Map.of());
+        }
+        return topic;
+    }
+
+    static void produce(String topic, int partition, int n) {
+        Properties p = TestBroker.clientProperties();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < n; i++) {
+                producer.send(new ProducerRecord<>(topic, partition, ("k" + i).getBytes(StandardCharsets.UTF_8),
+                        ("{\"id\":\"" + topic + "-" + partition + "-" + i + "\"}").getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+    }
+
+    /** Commits offsets for a group through a consumer of that group, as a service or a query would. */
+    static void commit(String group, String topic, Map<Integer, Long> offsets) {
+        Properties p = TestBroker.clientProperties();
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+            offsets.forEach((part, o) -> commit.put(new TopicPartition(topic, part), new OffsetAndMetadata(o)));
+            c.assign(commit.keySet());
+            c.commitSync(commit);
+        }
+    }
+
+    // ------------------------------------------------------------------ golden statements
+
+    @Nested
+    @DisplayName("the statements of each step, for topic orders")
+    class Golden {
+
+        static final String SOURCE = "CREATE STREAM ORDERS_CANARY_SOURCE (CANARY_KEY STRING KEY) "
+                + "WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');";
+        static final String CRITERIA = "(ROWPARTITION = 0 AND ROWOFFSET >= 42) OR (ROWPARTITION = 1 AND ROWOFFSET >= 0) "
+                + "OR (ROWPARTITION = 2 AND ROWOFFSET >= 7)";
+        static final String RATED = "CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "
+                + "AS SELECT *, RANDOM() < 0.1 AS FOR_NEW FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;";
+        static final String LEGACY = "CREATE STREAM ORDERS_LEGACY WITH (KAFKA_TOPIC='orders_legacy', PARTITIONS=3) "
+                + "AS SELECT * FROM ORDERS_RATED WHERE FOR_NEW = false EMIT CHANGES;";
+        static final String NEW = "CREATE STREAM ORDERS_NEW WITH (KAFKA_TOPIC='orders_new', PARTITIONS=3) "
+                + "AS SELECT * FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;";
+        static final String REPLACED = "CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "
+                + "AS SELECT *, RANDOM() < 0.5 AS FOR_NEW FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;";
+
+        final Map<Integer, Long> start = Map.of(0, 42L, 1, 0L, 2, 7L);
+        final KsqlStatements.Names n = KsqlStatements.Names.of("orders");
+
+        @Test
+        void migration_creates_source_rating_and_filter_streams_and_keeps_the_query_ids_of_show_queries_extended() {
+            Context ctx = context("orders", "");
+            server.ksql(KsqlFixtures.streams())
+                    .ksql(KsqlFixtures.commandStatus(SOURCE, 20))
+                    .ksql(KsqlFixtures.commandStatus(RATED, "stream/ORDERS_RATED/create", 21, ratingId(n)))
+                    .ksql(KsqlFixtures.commandStatus(LEGACY, "stream/ORDERS_LEGACY/create", 22, legacyId(n)))
+                    .ksql(KsqlFixtures.commandStatus(NEW, "stream/ORDERS_NEW/create", 23, newId(n)))
+                    .ksql(queries(n, "RUNNING", "RUNNING"));
+
+            Map<String, String> ids = engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start),
+                    start, Duration.ofSeconds(10));
+
+            assertEquals(List.of("SHOW STREAMS;", SOURCE, RATED, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+            assertEquals(ids(n), new TreeMap<>(ids), "ids and consumer groups as SHOW QUERIES EXTENDED reports them");
+            List<KsqlReplayServer.Recorded> r = server.requests();
+            assertFalse(r.get(0).json().has("commandSequenceNumber"), "nothing to wait for before the first command");
+            assertFalse(r.get(1).json().has("commandSequenceNumber"));
+            for (int i = 2; i < r.size(); i++) {
+                assertEquals(18 + i, r.get(i).json().path("commandSequenceNumber").asLong(), "request " + i + " waits for the one before");
+            }
+            for (int i = 1; i <= 4; i++) {
+                assertEquals("earliest", r.get(i).json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText(),
+                        "the ROWOFFSET criteria, not the reset policy, decide where routing starts");
+            }
+            assertAuthOnEveryRequest();
+        }
+
+        @Test
+        void migration_run_again_creates_only_what_is_missing() {
+            Context ctx = context("orders", "");
+            server.ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE", "ORDERS_RATED"))
+                    .ksql(KsqlFixtures.commandStatus(LEGACY, 30))
+                    .ksql(KsqlFixtures.commandStatus(NEW, 31))
+                    .ksql(queries(n, "RUNNING", "RUNNING"));
+
+            engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10));
+
+            assertEquals(List.of("SHOW STREAMS;", LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+        }
+
+        @Test
+        void update_replaces_the_rating_query_with_the_new_share_and_the_same_start_criteria() {
+            Context ctx = context("orders", "");
+            server.ksql(KsqlFixtures.commandStatus(REPLACED, 40));
+
+            engine(ctx).applyShare(routing(ctx, start, 0.1, "random"), 0.5);
+
+            assertEquals(List.of(REPLACED), statements());
+            assertEquals("earliest", server.last().json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText());
+            assertAuthOnEveryRequest();
+        }
+
+        @Test
+        void key_hash_routing_hashes_the_key_column_and_falls_back_to_random_for_a_null_key() {
+            Context ctx = context("orders", "routing: key-hash\n");
+            server.ksql(KsqlFixtures.commandStatus("replace", 41));
+
+            engine(ctx).applyShare(routing(ctx, start, 0.1, "key-hash"), 0.25);
+
+            String sql = statements().get(0);
+            assertTrue(sql.contains("AS SELECT *, CASE WHEN CANARY_KEY IS NULL THEN RANDOM() < 0.25 ELSE "
+                    + KsqlStatements.bucket("CANARY_KEY") + " < 2500 END AS FOR_NEW"), sql);
+            assertTrue(sql.contains(CRITERIA), sql);
+        }
+
+        @Test
+        void teardown_drops_the_derived_streams_with_their_topics_and_the_source_stream_without() {
+            Context ctx = context("orders", "");
+            for (int i = 0; i < 4; i++) {
+                server.ksql(KsqlFixtures.commandStatus("drop", 50 + i));
+            }
+
+            engine(ctx).remove(routing(ctx, start, 0.1, "random"), Duration.ofSeconds(10));
+
+            assertEquals(drops(n), statements());
+            assertEquals(List.of(
+                    "DROP STREAM IF EXISTS ORDERS_NEW DELETE TOPIC;",
+                    "DROP STREAM IF EXISTS ORDERS_LEGACY DELETE TOPIC;",
+                    "DROP STREAM IF EXISTS ORDERS_RATED DELETE TOPIC;",
+                    "DROP STREAM IF EXISTS ORDERS_CANARY_SOURCE;"), statements(), "the original topic is never deleted");
+            assertAuthOnEveryRequest();
+        }
+    }
+
+    // ------------------------------------------------------------------ start offsets from a real group
+
+    @Test
+    void the_start_criteria_are_built_from_real_committed_offsets_of_the_legacy_group_with_greater_or_equal() {
+        String topic = topics(3);
+        produce(topic, 0, 10);
+        produce(topic, 1, 4);
+        produce(topic, 2, 6);
+        String legacyGroup = topic + "-v1";
+        commit(legacyGroup, topic, Map.of(0, 7L, 1, 4L, 2, 0L));
+        Map<Integer, Long> start = cluster.committedOffsets(legacyGroup, topic);
+        assertEquals(Map.of(0, 7L, 1, 4L, 2, 0L), start);
+
+        Context ctx = context(topic, "");
+        KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+        server.ksql(KsqlFixtures.streams());
+        for (int i = 0; i < 4; i++) {
+            server.ksql(KsqlFixtures.commandStatus("create", 60 + i));
+        }
+        server.ksql(queries(n, "RUNNING", "RUNNING"));
+
+        engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10));
+
+        String rated = statements().get(2);
+        assertEquals("CREATE STREAM " + n.ratedStream() + " WITH (KAFKA_TOPIC='" + topic + "_rated', PARTITIONS=3) "
+                + "AS SELECT *, RANDOM() < 0.1 AS FOR_NEW FROM " + n.sourceStream() + " WHERE "
+                + "(ROWPARTITION = 0 AND ROWOFFSET >= 7) OR (ROWPARTITION = 1 AND ROWOFFSET >= 4) OR (ROWPARTITION = 2 AND ROWOFFSET >= 0)"
+                + " EMIT CHANGES;", rated);
+        assertFalse(rated.contains("ROWOFFSET > "), "a committed offset is the next record to process");
+        assertTrue(statements().get(3).contains("PARTITIONS=3") && statements().get(4).contains("PARTITIONS=3"),
+                "the filter streams have the original's partition count");
+    }
+
+    // ------------------------------------------------------------------ the steps that pause
+
+    @Nested
+    @DisplayName("steps that stop routing")
+    class Pausing {
+
+        @Test
+        void drain_before_a_share_change_pauses_replaces_and_resumes_the_rating_query() {
+            String topic = topics(2);
+            Context ctx = context(topic, "");
+            KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+            MigrationState s = routing(ctx, Map.of(0, 0L, 1, 0L), 0.1, "random");
+            KsqlEngine engine = engine(ctx);
+            scriptPause(n, 70);
+            server.ksql(KsqlFixtures.commandStatus("replace", 71));
+            scriptResume(n, 72);
+
+            engine.pause(s, Duration.ofSeconds(20));
+            engine.applyShare(s, 0.9);
+            engine.resume(s, Duration.ofSeconds(20));
+
+            List<String> expected = new ArrayList<>(pauseStatements(n));
+            expected.add(KsqlStatements.replaceRatingStream(n, Map.of(0, 0L, 1, 0L), 2, KsqlStatements.Routing.RANDOM, 0.9, "CANARY_KEY"));
+            expected.addAll(resumeStatements(n));
+            assertEquals(expected, statements());
+            assertEquals(List.of("POST /ksql", "GET /info", "POST /ksql", "POST /ksql", "POST /ksql", "POST /ksql", "GET /info",
+                    "POST /ksql", "POST /ksql"), paths(), "PAUSE and RESUME check the server version first");
+            assertEquals(70, server.requests().get(4).json().path("commandSequenceNumber").asLong(), "the replace waits for the PAUSE");
+            assertEquals(71, server.requests().get(5).json().path("commandSequenceNumber").asLong(), "the resume waits for the replace");
+            assertAuthOnEveryRequest();
+        }
+
+        @Test
+        void a_paused_query_is_not_paused_again_and_paused_is_read_from_the_status_per_server() {
+            String topic = topics(1);
+            Context ctx = context(topic, "");
+            KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+            MigrationState s = routing(ctx, Map.of(0, 0L), 0.1, "random");
+            // half paused: PAUSE is sent, then the wait polls until every server reports PAUSED
+            server.ksql(queries(n, "RUNNING", "PAUSED"))
+                    .reply("GET", "/info", 200, info("7.4.0"))
+                    .ksql(KsqlFixtures.commandStatus("PAUSE;", 80))
+                    .ksql(queries(n, "PAUSED", "RUNNING"))
+                    .ksql(queries(n, "PAUSED", "PAUSED"));
+
+            engine(ctx).pause(s, Duration.ofSeconds(20));
+
+            assertEquals(List.of("SHOW QUERIES EXTENDED;", "PAUSE " + ratingId(n) + ";", "SHOW QUERIES EXTENDED;", "SHOW QUERIES EXTENDED;"),
+                    statements());
+
+            server.ksql(queries(n, "PAUSED", "PAUSED"));
+            int before = statements().size();
+            engine(ctx).pause(s, Duration.ofSeconds(20));
+            assertEquals(List.of("SHOW QUERIES EXTENDED;"), statements().subList(before, statements().size()), "already paused: no PAUSE");
+        }
+
+        @Test
+        void check_data_pauses_counts_the_rated_legacy_and_new_topics_and_resumes() {
+            String topic = topics(2);
+            produce(topic + "_rated", 0, 5);
+            produce(topic + "_rated", 1, 3);
+            produce(topic + "_legacy", 0, 4);
+            produce(topic + "_new", 0, 1);
+            produce(topic + "_legacy", 1, 3);
+            Context ctx = context(topic, "");
+            KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+            MigrationState s = routing(ctx, Map.of(0, 0L, 1, 0L), 0.1, "random");
+            commit(group(legacyId(n)), topic + "_rated", Map.of(0, 5L, 1, 3L));
+            commit(group(newId(n)), topic + "_rated", Map.of(0, 5L, 1, 3L));
+            KsqlEngine engine = engine(ctx);
+            scriptPause(n, 90);
+            scriptResume(n, 91);
+
+            engine.pause(s, Duration.ofSeconds(20));
+            Integrity result = engine.count(s, Duration.ofSeconds(20));
+            engine.resume(s, Duration.ofSeconds(20));
+
+            List<String> expected = new ArrayList<>(pauseStatements(n));
+            expected.addAll(resumeStatements(n));
+            assertEquals(expected, statements());
+            assertEquals(topic + "_rated", result.consumedFrom());
+            assertEquals(List.of(new Integrity.Row(0, 5, 4, 1), new Integrity.Row(1, 3, 3, 0)), result.rows());
+            assertTrue(result.clean());
+        }
+
+        @Test
+        void promote_and_rollback_pause_then_take_the_rating_groups_committed_offsets_then_drop_the_streams() {
+            String topic = topics(3);
+            produce(topic, 0, 20);
+            produce(topic, 1, 20);
+            produce(topic, 2, 20);
+            Context ctx = context(topic, "");
+            KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+            MigrationState s = routing(ctx, Map.of(0, 5L, 1, 9L, 2, 0L), 0.5, "random");
+            commit(group(ratingId(n)), topic, Map.of(0, 17L, 1, 3L));
+            KsqlEngine engine = engine(ctx);
+            scriptPause(n, 100);
+            for (int i = 0; i < 4; i++) {
+                server.ksql(KsqlFixtures.commandStatus("drop", 101 + i));
+            }
+
+            engine.pause(s, Duration.ofSeconds(20));
+            Map<Integer, Long> position = engine.position(s);
+            engine.remove(s, Duration.ofSeconds(20));
+
+            // partition 0: the group's committed offset; partition 1: the group has not reached the start offset yet
+            // (records below it were legacy's); partition 2: the group committed nothing, so nothing was routed
+            assertEquals(Map.of(0, 17L, 1, 9L, 2, 0L), position);
+            List<String> expected = new ArrayList<>(pauseStatements(n));
+            expected.addAll(drops(n));
+            assertEquals(expected, statements());
+            assertAuthOnEveryRequest();
+        }
+    }
+
+    // ------------------------------------------------------------------ failures
+
+    @Nested
+    @DisplayName("failures")
+    class Failures {
+
+        final Map<Integer, Long> start = Map.of(0, 3L);
+
+        @Test
+        void a_failed_create_drops_what_it_created_and_nothing_else() {
+            Context ctx = context("orders", "");
+            KsqlStatements.Names n = KsqlStatements.Names.of("orders");
+            server.ksql(KsqlFixtures.streams())
+                    .ksql(KsqlFixtures.commandStatus("source", 10))
+                    .reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR)
+                    .ksql(KsqlFixtures.commandStatus("drop", 11));
+
+            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).create(
+                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+
+            assertOneLine(Cli.explain(e).getMessage());
+            List<String> sent = statements();
+            assertEquals(4, sent.size(), sent.toString());
+            assertTrue(sent.get(2).startsWith("CREATE STREAM ORDERS_RATED "), sent.get(2));
+            assertEquals("DROP STREAM IF EXISTS " + n.sourceStream() + ";", sent.get(3), "the source stream, without its topic");
+        }
+
+        @Test
+        void a_create_failing_at_the_last_filter_drops_the_legacy_and_rating_streams_with_their_topics_then_the_source() {
+            Context ctx = context("orders", "");
+            server.ksql(KsqlFixtures.streams())
+                    .ksql(KsqlFixtures.commandStatus("source", 10))
+                    .ksql(KsqlFixtures.commandStatus("rated", 11))
+                    .ksql(KsqlFixtures.commandStatus("legacy", 12))
+                    .ksql(KsqlFixtures.COMMAND_ERROR);
+            for (int i = 0; i < 3; i++) {
+                server.ksql(KsqlFixtures.commandStatus("drop", 15 + i));
+            }
+
+            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).create(
+                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+
+            assertTrue(e.getMessage().contains("Could not write to topic orders_new"), e.getMessage());
+            assertOneLine(e.getMessage());
+            List<String> sent = statements();
+            assertEquals(List.of(
+                    "DROP STREAM IF EXISTS ORDERS_LEGACY DELETE TOPIC;",
+                    "DROP STREAM IF EXISTS ORDERS_RATED DELETE TOPIC;",
+                    "DROP STREAM IF EXISTS ORDERS_CANARY_SOURCE;"), sent.subList(5, sent.size()));
+        }
+
+        @Test
+        void streams_that_existed_before_a_failed_create_are_left_alone() {
+            Context ctx = context("orders", "");
+            server.ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE"))
+                    .reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR);
+
+            assertThrows(KsqlException.class, () -> engine(ctx).create(
+                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+
+            assertEquals(2, statements().size(), "nothing this call created, nothing to drop: " + statements());
+        }
+
+        @Test
+        void preflight_refuses_at_least_once_with_one_line_unless_allowed() {
+            Context ctx = context("orders", "");
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
+
+            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(false));
+
+            assertOneLine(e.getMessage());
+            assertTrue(e.getMessage().contains("processing.guarantee at_least_once: a crash under at-least-once can route a record to both versions"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("--allow-at-least-once"), e.getMessage());
+            assertEquals(List.of("GET /info", "POST /ksql"), paths());
+            assertEquals("SHOW PROPERTIES;", statements().get(0));
+
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.SHOW_PROPERTIES_OLD);
+            engine(ctx).preflight(true);
+            assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ") && l.contains("at_least_once")), progress.toString());
+
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            engine(ctx).preflight(false);
+        }
+
+        @Test
+        void preflight_refuses_a_server_older_than_pause_and_resume() {
+            Context ctx = context("orders", "");
+            server.reply("GET", "/info", 200, info("0.27.2"));
+
+            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(false));
+
+            assertEquals(KsqlException.Kind.UNSUPPORTED, e.kind());
+            assertOneLine(e.getMessage());
+            assertTrue(e.getMessage().contains("version 0.27.2, which cannot PAUSE and RESUME a query"), e.getMessage());
+            assertEquals(List.of("GET /info"), paths(), "nothing else was asked");
+        }
+
+        @Test
+        void preflight_refuses_a_value_format_without_schema_registry_before_asking_the_server() {
+            Context json = context("orders", "value_format: JSON\n");
+            UserException e = assertThrows(UserException.class, () -> engine(json).preflight(false));
+            assertOneLine(e.getMessage());
+            assertTrue(e.getMessage().contains("key 'value_format': engine ksqldb needs a format whose schema is in Schema Registry"),
+                    e.getMessage());
+            assertTrue(server.requests().isEmpty());
+        }
+
+        @Test
+        void each_error_shape_of_the_server_is_one_line_for_the_user() {
+            Context ctx = context("orders", "");
+            KsqlEngine engine = engine(ctx);
+            MigrationState s = routing(ctx, start, 0.1, "random");
+            server.reply("GET", "/info", 401, KsqlFixtures.UNAUTHORIZED);
+            assertUserLine(() -> engine.preflight(false), "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
+            server.reply("GET", "/info", 403, KsqlFixtures.FORBIDDEN);
+            assertUserLine(() -> engine.preflight(false), "give the API key's owner the KsqlAdmin role");
+            server.reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR);
+            assertUserLine(() -> engine.applyShare(s, 0.2), "ORDERS_CANARY_SOURCE does not exist. (error 40001)");
+            server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500);
+            assertUserLine(() -> engine.remove(s, Duration.ofSeconds(5)), "failed after 2 attempts: Could not write the statement");
+            server.ksql(KsqlFixtures.COMMAND_ERROR);
+            assertUserLine(() -> engine.applyShare(s, 0.2), "Could not write to topic orders_new");
+
+            KsqlClient nowhere = new KsqlClient(java.net.URI.create("http://127.0.0.1:" + LocalBroker.freePort()), null, null, null,
+                    Duration.ofSeconds(2), new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
+            KsqlEngine unreachable = new KsqlEngine(ctx, cluster, nowhere, TestBroker.clientProperties(), progress::add);
+            assertUserLine(() -> unreachable.preflight(false), "cannot reach ksqlDB at http://127.0.0.1:");
+            assertTrue(unreachable.describeInstances(s).contains("cannot reach ksqlDB"), "status shows the problem instead of failing");
+        }
+
+        void assertUserLine(Runnable step, String contains) {
+            RuntimeException e = assertThrows(RuntimeException.class, step::run);
+            UserException user = Cli.explain(e);
+            assertTrue(user != null, "not a user-facing failure: " + e);
+            assertOneLine(user.getMessage());
+            assertTrue(user.getMessage().contains(contains), user.getMessage());
+            assertFalse(user.getMessage().contains(SECRET), "no secret in messages");
+        }
+    }
+
+    @Test
+    void status_describes_the_three_queries_in_one_line() {
+        Context ctx = context("orders", "");
+        KsqlStatements.Names n = KsqlStatements.Names.of("orders");
+        server.ksql(queries(n, "PAUSED", "RUNNING"));
+
+        String line = engine(ctx).describeInstances(routing(ctx, Map.of(0, 0L), 0.1, "random"));
+
+        assertEquals("ksqlDB at " + server.endpoint() + ": rating " + ratingId(n) + " {PAUSED=1, RUNNING=1}, legacy " + legacyId(n)
+                + " {RUNNING=2}, new " + newId(n) + " {RUNNING=2}", line);
+    }
+
+    // ------------------------------------------------------------------ bad input through the scripts
+
+    @Nested
+    @DisplayName("bad input through the scripts' error handler")
+    class ThroughTheScripts {
+
+        Kit kit(String endpoint) {
+            return new Kit(dir, 2, "engine: ksqldb\nvalue_format: JSON_SR\nksqldb:\n  endpoint: " + endpoint + "\n");
+        }
+
+        @Test
+        void an_unreachable_ksqldb_endpoint_is_one_line_and_nothing_changes() throws Exception {
+            try (Kit kit = kit("http://127.0.0.1:" + LocalBroker.freePort())) {
+                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 3, "cannot reach ksqlDB at http://127.0.0.1:");
+                assertEquals(null, kit.state());
+            }
+        }
+
+        @Test
+        void wrong_credentials_are_one_line() throws Exception {
+            server.reply("GET", "/info", 401, KsqlFixtures.UNAUTHORIZED);
+            try (Kit kit = kit(server.endpoint().toString())) {
+                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 3,
+                        "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
+                assertEquals(null, kit.state());
+            }
+        }
+
+        @Test
+        void a_server_older_than_pause_and_resume_is_one_line() throws Exception {
+            server.reply("GET", "/info", 200, info("0.23.1"));
+            try (Kit kit = kit(server.endpoint().toString())) {
+                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 3,
+                        "PAUSE/RESUME need ksqlDB 0.28.0 or newer");
+                assertEquals(List.of("GET /info"), paths());
+            }
+        }
+
+        @Test
+        void at_least_once_is_refused_with_one_line() throws Exception {
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
+            try (Kit kit = kit(server.endpoint().toString())) {
+                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 2,
+                        "a crash under at-least-once can route a record to both versions");
+            }
+        }
+
+        @Test
+        void a_statement_error_is_one_line_and_the_failed_migration_removes_what_it_created() throws Exception {
+            try (Kit kit = kit(server.endpoint().toString())) {
+                KsqlStatements.Names n = KsqlStatements.Names.of(kit.topic);
+                server.reply("GET", "/info", 200, info("0.29.0"))
+                        .ksql(KsqlFixtures.showProperties("exactly_once_v2"))
+                        .ksql(KsqlFixtures.streams())
+                        .ksql(KsqlFixtures.commandStatus("source", 5))
+                        .reply("POST", "/ksql", 400, """
+                                {"@type":"statement_error","error_code":40001,
+                                 "message":"Invalid value for FOR_NEW: expression type mismatch\\nline 2",
+                                 "statementText":"CREATE STREAM X_RATED ...;","entities":[]}
+                                """);
+                for (int i = 0; i < 5; i++) {
+                    server.ksql(KsqlFixtures.commandStatus("drop", 6 + i));
+                }
+
+                Kit.Run run = kit.migration("--missing-offsets", "earliest");
+
+                BadInputTest.assertOneLine(run, 3, "ksqlDB rejected \"CREATE STREAM X_RATED ...;\": Invalid value for FOR_NEW");
+                List<String> sent = statements();
+                assertEquals(List.of("SHOW PROPERTIES;", "SHOW STREAMS;"), sent.subList(0, 2));
+                assertTrue(sent.get(2).startsWith("CREATE STREAM " + n.sourceStream()), sent.toString());
+                assertTrue(sent.get(3).startsWith("CREATE STREAM " + n.ratedStream()), sent.toString());
+                assertEquals("DROP STREAM IF EXISTS " + n.sourceStream() + ";", sent.get(4), "the engine drops what it created");
+                assertEquals(drops(n), sent.subList(5, sent.size()), "the migration's undo removes everything, idempotently");
+                assertEquals(null, kit.state(), "no migration state is left");
+                assertTrue(run.out().contains("migration failed"), run.out());
+            }
+        }
+    }
+
+    static void assertOneLine(String message) {
+        assertFalse(message.contains("\n") || message.contains("\r"), "one line expected: " + message);
+    }
+}
