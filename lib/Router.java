@@ -77,6 +77,13 @@ public final class Router implements AutoCloseable {
         store = new StateStore(client, ctx.stateTopic(), ctx.name(), "router", java.time.Clock.systemUTC());
         stateReader = store.consumer();
         state = store.readAll(stateReader).orElse(null);
+        if (state == null) {
+            // A migration that just wrote its state may not show yet (the commit marker lands after the commit returns).
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (state == null && System.nanoTime() < deadline && !closing.get()) {
+                pollState(POLL);
+            }
+        }
         source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         producer = newProducer();
         say("router instance " + instance + " of context '" + ctx.name() + "' started (transactional id " + transactionalId() + ")");
