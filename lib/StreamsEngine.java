@@ -100,15 +100,26 @@ public final class StreamsEngine implements Engine {
 
     @Override
     public Map<Integer, Long> position(MigrationState state) {
-        Map<Integer, Long> committed = cluster.committedOffsets(ctx.routerGroup(), ctx.topic());
+        // A partition whose transactional offset commit is still pending is left out of a stable read: read again.
         Map<Integer, Long> out = new TreeMap<>();
-        for (Map.Entry<Integer, Long> e : state.startOffsets().entrySet()) {
-            Long c = committed.get(e.getKey());
-            if (c == null) {
-                throw new UserException(UserException.ENVIRONMENT, "the router group " + ctx.routerGroup()
-                        + " has no committed offset for partition " + e.getKey() + " of " + ctx.topic() + ": the hand-over position is unknown");
-            }
-            out.put(e.getKey(), c);
+        try {
+            Waits.untilNothingLeft("the router group " + ctx.routerGroup() + " has a committed offset on every partition",
+                    Duration.ofSeconds(20), progress, () -> {
+                        Map<Integer, Long> committed = cluster.committedOffsets(ctx.routerGroup(), ctx.topic());
+                        out.clear();
+                        List<Integer> missing = new java.util.ArrayList<>();
+                        for (Integer p : state.startOffsets().keySet()) {
+                            if (committed.containsKey(p)) {
+                                out.put(p, committed.get(p));
+                            } else {
+                                missing.add(p);
+                            }
+                        }
+                        return missing.isEmpty() ? null : "no committed offset yet on partitions " + missing;
+                    });
+        } catch (Waits.WaitTimeoutException e) {
+            throw new UserException(UserException.ENVIRONMENT, "the router group " + ctx.routerGroup() + " has no committed offset on some"
+                    + " partitions of " + ctx.topic() + ": the hand-over position is unknown (" + e.getMessage() + ")");
         }
         return out;
     }
