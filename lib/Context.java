@@ -437,18 +437,20 @@ public record Context(
             return where.isEmpty() ? key : where + "." + key;
         }
 
-        static String describe(JsonNode n) {
-            if (n.isObject()) {
-                return "a mapping";
-            }
-            if (n.isArray()) {
-                return n.isEmpty() ? "an empty list" : "a list";
-            }
-            if (n.isTextual()) {
-                return "'" + n.asText() + "'";
-            }
-            return n.asText();
+    }
+
+    /** How a YAML value is named in an error: 'text', a number, a list, a mapping. */
+    static String describe(JsonNode n) {
+        if (n.isObject()) {
+            return "a mapping";
         }
+        if (n.isArray()) {
+            return n.isEmpty() ? "an empty list" : "a list";
+        }
+        if (n.isTextual()) {
+            return "'" + n.asText() + "'";
+        }
+        return n.asText();
     }
 
     private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");

@@ -354,16 +354,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
         }
 
         static String describe(JsonNode n) {
-            if (n.isObject()) {
-                return "a mapping";
-            }
-            if (n.isArray()) {
-                return n.isEmpty() ? "an empty list" : "a list";
-            }
-            if (n.isTextual()) {
-                return "'" + n.asText() + "'";
-            }
-            return n.asText();
+            return Context.describe(n);
         }
     }
 }

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 + "KSQLDB_API_SECRET).",
                 "", "Examples:", "  ./jbang setup.java services_examples/context.yaml",
                 "  ./jbang setup.java services_examples/context-ksqldb.yaml --dry-run"})
-public final class SetupCommand extends ContextCommand {
+public final class SetupCommand extends ProvisioningCommand {
 
     static final String BROKER = "broker";
     static final String PRODUCER = "producer";
@@ -30,26 +30,13 @@ public final class SetupCommand extends ContextCommand {
     @Option(names = "--dry-run", description = "print what would be started or created, change nothing")
     boolean dryRun;
 
-    private final Path terraformBinary;
-    private final Function<String, String> env;
-
     public SetupCommand() {
         this(null, System::getenv);
     }
 
     /** @param terraformBinary the terraform to run, or null for -Dcanary.terraform or terraform on the PATH */
     public SetupCommand(Path terraformBinary, Function<String, String> env) {
-        this.terraformBinary = terraformBinary;
-        this.env = env;
-    }
-
-    /**
-     * Before Terraform has run, ksqldb.env does not exist yet: the ${KSQLDB_...} references it will
-     * provide load as placeholders, and the context is loaded again once the file is written.
-     */
-    @Override
-    protected Context context() {
-        return Terraform.loadBeforeProvisioned(contextFile, env);
+        super(terraformBinary, env);
     }
 
     @Override

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 + "TF_VAR_confluent_cloud_api_key and TF_VAR_confluent_cloud_api_secret as setup), which deletes the whole "
                 + "environment. Asks for confirmation on a terminal; --yes otherwise.",
         footer = {"", "Example:", "  ./jbang teardown.java services_examples/context.yaml --yes"})
-public final class TeardownCommand extends ContextCommand {
+public final class TeardownCommand extends ProvisioningCommand {
 
     @Option(names = {"-y", "--yes"}, description = "do not ask for confirmation")
     boolean yes;
@@ -30,22 +30,13 @@ public final class TeardownCommand extends ContextCommand {
     @Option(names = "--dry-run", description = "print what would be stopped and deleted, change nothing")
     boolean dryRun;
 
-    private final Path terraformBinary;
-    private final Function<String, String> env;
-
     public TeardownCommand() {
         this(null, System::getenv);
     }
 
     /** @param terraformBinary the terraform to run, or null for -Dcanary.terraform or terraform on the PATH */
     public TeardownCommand(Path terraformBinary, Function<String, String> env) {
-        this.terraformBinary = terraformBinary;
-        this.env = env;
-    }
-
-    @Override
-    protected Context context() {
-        return Terraform.loadBeforeProvisioned(contextFile, env);
+        super(terraformBinary, env);
     }
 
     @Override
