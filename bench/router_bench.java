@@ -3,7 +3,7 @@
 //JAVA 17+
 //DEPS org.apache.kafka:kafka-tools:4.1.1
 //SOURCES ../lib/*.java
-//JAVA_OPTIONS -Xmx1g
+//JAVA_OPTIONS -Xmx512m
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -107,6 +107,7 @@ class router_bench implements Callable<Integer> {
     Path results;
 
     private String[] args = new String[0];
+    private String loadBefore = "";
     private PrintWriter out;
     private Path work;
     private LocalBroker broker;
@@ -176,6 +177,7 @@ class router_bench implements Callable<Integer> {
         boolean finished = false;
         try {
             say("machine: " + machine());
+            loadBefore = loadAverage();
             say("local broker in " + work);
             broker = LocalBroker.start(work.resolve("broker"), LocalBroker.freePort(), LocalBroker.freePort(), Duration.ofMinutes(2));
             admin = Admin.create(clientProperties());
@@ -186,6 +188,9 @@ class router_bench implements Callable<Integer> {
             if (singlePartition && partitions != 1) {
                 sources.add(fill("bench-orders-1p", 1));
             }
+            // The broker runs in this JVM: one router run, not reported, lets its JIT warm up before anything is measured.
+            say("warm-up (not reported):");
+            runRouter(sources.get(0), 0);
             for (Source src : sources) {
                 // Router and copier alternate, so that a slow moment of the machine does not hit one of them only.
                 List<Result> router = new ArrayList<>();
@@ -204,7 +209,7 @@ class router_bench implements Callable<Integer> {
             table.print(out);
             out.println();
             summary(all).forEach(out::println);
-            out.println("bench JVM (local broker + driver, -Xmx1g) peak RSS: " + mb(benchHwm) + " MB");
+            out.println("bench JVM (local broker + driver, -Xmx512m) peak RSS: " + mb(benchHwm) + " MB");
             Files.writeString(results, markdown(all, benchHwm));
             say("results written to " + results);
             finished = true;
@@ -290,7 +295,7 @@ class router_bench implements Callable<Integer> {
         Processes processes = new Processes(ctx.stateDir());
         routers.add(processes);
         String what = "router, " + src.partitions() + (src.partitions() == 1 ? " partition" : " partitions");
-        say(what + ", run " + run + " of " + runs + ": starting 1 instance");
+        say(what + (run == 0 ? ", warm-up" : ", run " + run + " of " + runs) + ": starting 1 instance");
         long t0 = System.nanoTime();
         long pid = processes.start("router-0", Processes.javaCommand("canary.RouterCommand", ctxFile.toString(), "--instance", "0"),
                 dir, Map.of()).pid();
@@ -602,7 +607,9 @@ class router_bench implements Callable<Integer> {
         md.append("# Router benchmark\n\n");
         md.append("Date: ").append(LocalDate.now()).append(".\n\n");
         md.append("Command (from the repository root):\n\n```\n").append(command()).append("\n```\n\n");
-        md.append("Machine: ").append(machine()).append(".\n\n");
+        md.append("Machine: ").append(machine()).append(".\n");
+        md.append("Load average (1, 5, 15 min; other work on the machine shares its cores): ").append(loadBefore)
+                .append(" before the runs, ").append(loadAverage()).append(" after.\n\n");
         md.append(String.format(Locale.ROOT, "Data: %,d records per source topic, values of %,d random printable ASCII bytes, "
                 + "string keys (`order-N`), spread evenly over the partitions. MB = 10^6 bytes of keys and values.%n%n", records, recordSize));
         md.append("## Figures\n\n");
@@ -620,11 +627,12 @@ class router_bench implements Callable<Integer> {
             md.append(String.format(Locale.ROOT, "- %s: %s; %,d records in the output (read with read_committed), %,d commit markers.%n",
                     r.what(), r.note(), r.outputRecords(), r.markers()));
         }
-        md.append(String.format(Locale.ROOT, "- The bench JVM (local broker + driver, `-Xmx1g`) peaked at %d MB resident.%n", mb(benchHwmKb)));
+        md.append(String.format(Locale.ROOT, "- The bench JVM (local broker + driver, `-Xmx512m`) peaked at %d MB resident.%n", mb(benchHwmKb)));
         md.append("\n## How it is measured\n\n");
         md.append("- One single-node KRaft broker (`LocalBroker`) runs inside the bench JVM, on the same machine as the processes measured: "
                 + "the broker, the router and the copiers share the cores.\n");
-        md.append("- Each source topic is filled before any run (not timed). The router and the copier read the same records; "
+        md.append("- The source topics are filled before any run (not timed); then one router run, not reported, warms up the broker "
+                + "(its JIT: it runs in the bench JVM). The router and the copier read the same records; "
                 + "the copier with its own consumer group and its own output topic.\n");
         md.append("- Router: routing prepared as `migration` does (derived topics, router offsets at 0, state ROUTING with the run flag, "
                 + "share 0.5, `random`), then ONE instance started as a child JVM "
@@ -646,6 +654,15 @@ class router_bench implements Callable<Integer> {
                 + "(one marker per output partition a transaction wrote; the router writes two per source partition, legacy and new).\n");
         md.append("- The copier writes and reads keys and values as Strings and uses `batch.size=512`; the router copies bytes "
                 + "and uses `batch.size=262144`, `linger.ms=5`, `max.poll.records=2000`.\n");
+        md.append("\n## Reading the figures\n\n");
+        md.append("- The copier is Kafka's tool for its system tests, used as shipped: its `batch.size=512` (on purpose, to have several "
+                + "batches in flight per transaction) makes every 1 KiB record a produce batch of its own, and its String "
+                + "(de)serialization costs CPU. It is the reference the router must match; it is not the ceiling of a tuned "
+                + "exactly-once pipeline.\n");
+        md.append("- With several partitions the copier needs one JVM per partition: on 2 cores their start-up (STARTUP S) and "
+                + "their memory (PEAK RSS TOTAL) add up, where one router instance takes every partition.\n");
+        md.append("- Runs of a few seconds are noisy on a shared 2-core machine (see RECORDS/S RANGE); compare the ratios, "
+                + "and raise `--records` for longer runs.\n");
         return md.toString();
     }
 
@@ -655,6 +672,16 @@ class router_bench implements Callable<Integer> {
             parts.add(a.matches("[A-Za-z0-9_./:=,%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
         }
         return String.join(" ", parts);
+    }
+
+    /** The first three fields of /proc/loadavg: how busy the machine was with other work too. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " / " + f[1] + " / " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     static String machine() {
