@@ -130,9 +130,9 @@ public final class DemoCommand extends ContextCommand {
             c.assign(tps);
             c.seekToBeginning(tps);
             Map<TopicPartition, Long> end = c.endOffsets(tps);
-            Waits.until("every record of " + topic + " is read", Duration.ofMinutes(5), Waits.quiet(), () -> {
+            Waits.whileWorking("every record of " + topic + " is read", Duration.ofMinutes(5), () -> {
                 c.poll(Duration.ofMillis(200)).forEach(r -> ids.merge(DummyService.idOf(r.value()), 1, Integer::sum));
-                return tps.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
+                return tps.stream().allMatch(tp -> c.position(tp) >= end.get(tp)) ? null : "";
             });
         }
         return ids;

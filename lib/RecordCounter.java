@@ -47,7 +47,7 @@ public final class RecordCounter {
                 c.seek(tp, from.getOrDefault(tp.partition(), 0L));
             }
             List<TopicPartition> open = new ArrayList<>(pending);
-            Waits.untilNothingLeft("the records of " + topic + " are counted", timeout, Waits.quiet(), () -> {
+            Waits.whileWorking("the records of " + topic + " are counted", timeout, () -> {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     if (r.offset() < to.get(r.partition()) && r.offset() >= from.getOrDefault(r.partition(), 0L)) {
                         counts.merge(r.partition(), 1L, Long::sum);

@@ -83,6 +83,24 @@ public final class Waits {
         }
     }
 
+    /**
+     * Like {@link #untilNothingLeft}, for a step that blocks by itself (a consumer poll): no pause
+     * between steps, so reading a large topic goes as fast as the broker serves it.
+     */
+    public static void whileWorking(String what, Duration timeout, Supplier<String> step) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String left = step.get();
+            if (left == null) {
+                return;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new WaitTimeoutException("timed out after " + Durations.format(timeout) + " waiting until " + what
+                        + (left.isEmpty() ? "" : " (still " + left + ")") + "; raise --timeout or check the cause");
+            }
+        }
+    }
+
     /** A bounded wait ran out of time. */
     public static final class WaitTimeoutException extends UserException {
         public WaitTimeoutException(String message) {
