@@ -266,8 +266,10 @@ public final class Processes {
      */
     static boolean sameProcess(PidFile recorded, ProcessHandle.Info info) {
         Optional<Instant> started = info.startInstant();
-        if (recorded.startMillis() >= 0 && started.isPresent() && started.get().toEpochMilli() != recorded.startMillis()) {
-            return false;
+        if (recorded.startMillis() >= 0 && started.isPresent()) {
+            // A pid and its start time name one process, and they survive exec: a launcher such as ./jbang or a
+            // wrapper script that execs its program keeps being ours although its command line changed.
+            return started.get().toEpochMilli() == recorded.startMillis();
         }
         Optional<String[]> args = info.arguments();
         if (args.isPresent() && recorded.argv().size() > 1) {

@@ -149,8 +149,13 @@ class ProcessesTest {
         assertFalse(processes.isRunning("reused"));
         assertFalse(Files.exists(processes.pidFile("reused")));
 
-        // Same pid and start time but another command line.
-        writePidFile("other-command", me.pid(), myStart.toEpochMilli(), argv);
+        // Same pid and start time but another command line: the same process after an exec (./jbang does that).
+        writePidFile("after-exec", me.pid(), myStart.toEpochMilli(), argv);
+        assertTrue(processes.isRunning("after-exec"));
+        Files.delete(processes.pidFile("after-exec"));
+
+        // No start time recorded: the command line decides.
+        writePidFile("other-command", me.pid(), -1, argv);
         assertFalse(processes.isRunning("other-command"));
 
         // Control: this JVM's real identity is recognised.
@@ -229,5 +234,16 @@ class ProcessesTest {
         l.add(first);
         l.addAll(List.of(rest));
         return l;
+    }
+    @Test
+    void should_keep_track_of_a_launcher_that_execs_its_program_and_stop_it() throws Exception {
+        processes.start("execs", List.of("bash", "-c", "exec sleep 300"), state, Map.of());
+        long pid = processes.pid("execs").orElseThrow();
+        Waits.until("bash has exec'd sleep", STARTUP, Waits.quiet(), () -> ProcessHandle.of(pid)
+                .flatMap(h -> h.info().command()).map(c -> c.endsWith("sleep")).orElse(false));
+        assertTrue(processes.isRunning("execs"), "still ours after exec");
+        assertEquals(List.of("execs"), processes.running());
+        processes.stop("execs", Duration.ofSeconds(5));
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the exec'd program is stopped");
     }
 }
