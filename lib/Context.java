@@ -335,19 +335,7 @@ public record Context(
         // -------------------------------------------------------------- typed readers
 
         Map<String, JsonNode> object(JsonNode node, String where, Set<String> allowed) {
-            if (!node.isObject()) {
-                throw new ContextException(file + ": " + (where.isEmpty() ? "the top level" : "key '" + where + "'")
-                        + ": expected a mapping of keys, got " + describe(node));
-            }
-            Map<String, JsonNode> out = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonNode> e : node.properties()) {
-                if (!allowed.contains(e.getKey())) {
-                    throw new ContextException(file + ": unknown key '" + qualify(where, e.getKey()) + "' (expected one of: "
-                            + String.join(", ", allowed.stream().sorted().toList()) + ")");
-                }
-                out.put(e.getKey(), e.getValue());
-            }
-            return out;
+            return mapping(file, node, where, allowed);
         }
 
         String string(Map<String, JsonNode> m, String where, String key, String dflt, String expected) {
@@ -437,6 +425,23 @@ public record Context(
             return where.isEmpty() ? key : where + "." + key;
         }
 
+    }
+
+    /** The keys of a YAML mapping, rejecting anything but a mapping and any key not in {@code allowed}. */
+    static Map<String, JsonNode> mapping(Path file, JsonNode node, String where, Set<String> allowed) {
+        if (!node.isObject()) {
+            throw new ContextException(file + ": " + (where.isEmpty() ? "the top level" : "key '" + where + "'")
+                    + ": expected a mapping of keys, got " + describe(node));
+        }
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            if (!allowed.contains(e.getKey())) {
+                throw new ContextException(file + ": unknown key '" + (where.isEmpty() ? e.getKey() : where + "." + e.getKey())
+                        + "' (expected one of: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+            }
+            out.put(e.getKey(), e.getValue());
+        }
+        return out;
     }
 
     /** How a YAML value is named in an error: 'text', a number, a list, a mapping. */

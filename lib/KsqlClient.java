@@ -282,7 +282,7 @@ public final class KsqlClient {
             list.forEach(p -> properties.put(p.path("name").asText(), p.path("value").asText(null)));
         } else if (list.isObject()) {
             // older servers: {"name": "value"}
-            list.fields().forEachRemaining(e -> properties.put(e.getKey(), e.getValue().asText(null)));
+            list.properties().forEach(e -> properties.put(e.getKey(), e.getValue().asText(null)));
         }
         return properties;
     }
@@ -586,7 +586,7 @@ public final class KsqlClient {
 
     private static Map<String, Integer> statusCountOf(JsonNode q) {
         Map<String, Integer> counts = new TreeMap<>();
-        q.path("statusCount").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asInt()));
+        q.path("statusCount").properties().forEach(e -> counts.put(e.getKey(), e.getValue().asInt()));
         return counts;
     }
 

@@ -3,8 +3,6 @@ package canary;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -330,19 +328,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
         }
 
         Map<String, JsonNode> object(JsonNode node, String where, Set<String> allowed) {
-            if (!node.isObject()) {
-                throw new Context.ContextException(file + ": key '" + where + "': expected a mapping of keys, got " + describe(node));
-            }
-            Map<String, JsonNode> out = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!allowed.contains(e.getKey())) {
-                    throw new Context.ContextException(file + ": unknown key '" + where + "." + e.getKey() + "' (expected one of: "
-                            + String.join(", ", allowed.stream().sorted().toList()) + ")");
-                }
-                out.put(e.getKey(), e.getValue());
-            }
-            return out;
+            return Context.mapping(file, node, where, allowed);
         }
 
         Context.ContextException bad(String key, String expected, String got) {
