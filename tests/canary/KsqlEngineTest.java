@@ -223,7 +223,12 @@ class KsqlEngineTest {
 
     /** Commits offsets for a group through a consumer of that group, as a service or a query would. */
     static void commit(String group, String topic, Map<Integer, Long> offsets) {
-        Properties p = TestBroker.clientProperties();
+        commit(TestBroker.clientProperties(), group, topic, offsets);
+    }
+
+    static void commit(Properties client, String group, String topic, Map<Integer, Long> offsets) {
+        Properties p = new Properties();
+        p.putAll(client);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

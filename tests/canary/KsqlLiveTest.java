@@ -13,11 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,7 +70,7 @@ class KsqlLiveTest {
                 // the legacy version processed about half of each partition
                 Map<Integer, Long> half = new HashMap<>();
                 cluster.endOffsets(topic).forEach((p, end) -> half.put(p, end / 2));
-                commit(ctx.kafka().clientProperties(), ctx.legacy().group(), topic, half);
+                KsqlEngineTest.commit(ctx.kafka().clientProperties(), ctx.legacy().group(), topic, half);
 
                 Kit.run(new MigrationCommand(), ctxFile.toString(), "0.1", "--timeout", "5m").ok();
                 MigrationState s = state(ctx);
@@ -138,16 +133,4 @@ class KsqlLiveTest {
         }
     }
 
-    private static void commit(Properties client, String group, String topic, Map<Integer, Long> offsets) {
-        Properties p = new Properties();
-        p.putAll(client);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
-            offsets.forEach((part, o) -> commit.put(new TopicPartition(topic, part), new OffsetAndMetadata(o)));
-            c.assign(commit.keySet());
-            c.commitSync(commit);
-        }
-    }
 }
