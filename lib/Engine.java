@@ -46,6 +46,13 @@ public interface Engine extends AutoCloseable {
     /** Removes what {@link #create} made: derived topics, router group, queries. Idempotent. */
     void remove(MigrationState state, Duration timeout);
 
+    /**
+     * The consumer group that routes the original topic: its members are the routing instances and
+     * its committed offsets are the position routing has reached (streams: the router group; ksqlDB:
+     * the rating query's group, from the state).
+     */
+    String routingGroup(MigrationState state);
+
     /** One line about the routing instances for status. */
     String describeInstances(MigrationState state);
 

@@ -319,7 +319,7 @@ public final class KsqlEngine implements Engine {
      */
     @Override
     public Map<Integer, Long> position(MigrationState state) {
-        String group = ids(state).get(RATING + GROUP);
+        String group = routingGroup(state);
         AtomicReference<Map<Integer, Long>> last = new AtomicReference<>(cluster.committedOffsets(group, ctx.topic()));
         long[] lastAt = {System.nanoTime()};
         Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic() + " stop moving",
@@ -370,6 +370,11 @@ public final class KsqlEngine implements Engine {
         }
         progress.accept("dropped the ksqlDB streams " + names.newStream() + ", " + names.legacyStream() + ", " + names.ratedStream()
                 + " (with their topics) and " + names.sourceStream());
+    }
+
+    @Override
+    public String routingGroup(MigrationState state) {
+        return ids(state).get(RATING + GROUP);
     }
 
     @Override

@@ -303,6 +303,11 @@ public final class Lifecycle {
 
     // ------------------------------------------------------------------ helpers
 
+    /** The consumer group whose members route and whose committed offsets are routing's position. */
+    public String routingGroup(MigrationState s) {
+        return engine.routingGroup(s);
+    }
+
     private MigrationState requireRouting(String what) {
         MigrationState s = store.read().orElseThrow(() -> new UserException("no migration for context '" + ctx.name()
                 + "': run migration first"));

@@ -248,8 +248,9 @@ public final class Rollout {
         if (!st.routerRunning()) {
             return new Gates(passed, "routing", "routing is stopped (its run flag is off)");
         }
-        if (cluster.members(ctx.routerGroup()).isEmpty()) {
-            return new Gates(passed, "routing", "no router instance runs in group " + ctx.routerGroup());
+        String routing = lifecycle.routingGroup(st);
+        if (cluster.members(routing).isEmpty()) {
+            return new Gates(passed, "routing", "no routing instance runs in group " + routing);
         }
         for (String role : List.of("legacy", "new")) {
             String group = ctx.service(role).group();

@@ -96,9 +96,10 @@ public final class StatusCommand extends ContextCommand {
                 members.put("legacy", s.cluster.members(ctx.legacy().group()).size());
                 members.put("new", s.cluster.members(ctx.newVersion().group()).size());
                 if (st.phase().active()) {
-                    routers = s.cluster.members(ctx.routerGroup());
+                    String routing = s.engine.routingGroup(st);
+                    routers = s.cluster.members(routing);
                     Map<Integer, Long> end = s.cluster.endOffsets(ctx.topic());
-                    Map<Integer, Long> position = s.cluster.committedOffsets(ctx.routerGroup(), ctx.topic());
+                    Map<Integer, Long> position = s.cluster.committedOffsets(routing, ctx.topic());
                     boolean derived = s.cluster.topicExists(ctx.legacyTopic()) && s.cluster.topicExists(ctx.newTopic());
                     // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
                     RecordCounter counter = new RecordCounter(s.client);
@@ -114,7 +115,7 @@ public final class StatusCommand extends ContextCommand {
                     }
                     boolean routingWanted = st.routerRunning() && st.phase() == MigrationState.Phase.ROUTING;
                     if (routingWanted && routers.isEmpty()) {
-                        problems.add("routing should run but no router instance is in group " + ctx.routerGroup());
+                        problems.add("routing should run but no routing instance is in group " + routing);
                     }
                     if (st.phase() == MigrationState.Phase.ROUTING) {
                         members.forEach((role, n) -> {

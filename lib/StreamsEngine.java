@@ -1,6 +1,5 @@
 package canary;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -145,6 +144,11 @@ public final class StreamsEngine implements Engine {
     }
 
     @Override
+    public String routingGroup(MigrationState state) {
+        return ctx.routerGroup();
+    }
+
+    @Override
     public String describeInstances(MigrationState state) {
         List<MemberDescription> m = cluster.members(ctx.routerGroup());
         return m.size() + " router instance(s) in group " + ctx.routerGroup()
@@ -155,12 +159,5 @@ public final class StreamsEngine implements Engine {
     @Override
     public void close() {
         // the cluster and processes belong to the caller
-    }
-
-    /** Prints a line per partition: for logs. */
-    static void printOffsets(PrintWriter out, String title, Map<Integer, Long> offsets) {
-        Table t = new Table("PARTITION", title);
-        offsets.forEach(t::row);
-        t.print(out);
     }
 }
