@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Checks per partition that every routed record is in exactly one of the two topics. The work is done by {@link canary.CheckDataCommand} in lib/, which the tests drive too. */
+/** Checks per partition that every routed record is in exactly one of the two topics. The work is done by {@link canary.cli.CheckDataCommand} in lib/, which the tests drive too. */
 class check_data {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.CheckDataCommand(), args);
+        canary.cli.Cli.main(new canary.cli.CheckDataCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** The whole canary release on a local cluster. The work is done by {@link canary.DemoCommand} in lib/. */
+/** The whole canary release on a local cluster. The work is done by {@link canary.demo.DemoCommand} in lib/. */
 class demo {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.DemoCommand(), args);
+        canary.cli.Cli.main(new canary.demo.DemoCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Starts a canary release: routes a share of the original topic to the new version. The work is done by {@link canary.MigrationCommand} in lib/, which the tests drive too. */
+/** Starts a canary release: routes a share of the original topic to the new version. The work is done by {@link canary.cli.MigrationCommand} in lib/, which the tests drive too. */
 class migration {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.MigrationCommand(), args);
+        canary.cli.Cli.main(new canary.cli.MigrationCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Hands the original topic to the new version at the exact position routing reached. The work is done by {@link canary.PromoteCommand} in lib/, which the tests drive too. */
+/** Hands the original topic to the new version at the exact position routing reached. The work is done by {@link canary.cli.PromoteCommand} in lib/, which the tests drive too. */
 class promote {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.PromoteCommand(), args);
+        canary.cli.Cli.main(new canary.cli.PromoteCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Hands the original topic back to the legacy version at the exact position routing reached. The work is done by {@link canary.RollbackCommand} in lib/, which the tests drive too. */
+/** Hands the original topic back to the legacy version at the exact position routing reached. The work is done by {@link canary.cli.RollbackCommand} in lib/, which the tests drive too. */
 class rollback {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.RollbackCommand(), args);
+        canary.cli.Cli.main(new canary.cli.RollbackCommand(), args);
     }
 }

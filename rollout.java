@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Advances a canary release along the plan in its context, at most one step a run. The work is done by {@link canary.RolloutCommand} in lib/, which the tests drive too. */
+/** Advances a canary release along the plan in its context, at most one step a run. The work is done by {@link canary.cli.RolloutCommand} in lib/, which the tests drive too. */
 class rollout {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.RolloutCommand(), args);
+        canary.cli.Cli.main(new canary.cli.RolloutCommand(), args);
     }
 }

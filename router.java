@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Runs one instance of the embedded exactly-once router. The work is done by {@link canary.RouterCommand} in lib/, which the tests drive too. */
+/** Runs one instance of the embedded exactly-once router. The work is done by {@link canary.cli.RouterCommand} in lib/, which the tests drive too. */
 class router {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.RouterCommand(), args);
+        canary.cli.Cli.main(new canary.cli.RouterCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version. The work is done by {@link canary.SetupCommand} in lib/, which the tests drive too. */
+/** Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version. The work is done by {@link canary.cli.SetupCommand} in lib/, which the tests drive too. */
 class setup {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.SetupCommand(), args);
+        canary.cli.Cli.main(new canary.cli.SetupCommand(), args);
     }
 }

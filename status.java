@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Shows where a canary release stands. The work is done by {@link canary.StatusCommand} in lib/. */
+/** Shows where a canary release stands. The work is done by {@link canary.cli.StatusCommand} in lib/. */
 class status {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.StatusCommand(), args);
+        canary.cli.Cli.main(new canary.cli.StatusCommand(), args);
     }
 }

@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Stops everything the kit started and deletes what setup provisioned. The work is done by {@link canary.TeardownCommand} in lib/, which the tests drive too. */
+/** Stops everything the kit started and deletes what setup provisioned. The work is done by {@link canary.cli.TeardownCommand} in lib/, which the tests drive too. */
 class teardown {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.TeardownCommand(), args);
+        canary.cli.Cli.main(new canary.cli.TeardownCommand(), args);
     }
 }

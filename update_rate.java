@@ -3,9 +3,9 @@
 //JAVA 17+
 //SOURCES lib/*.java
 
-/** Changes the share of records routed to the new version. The work is done by {@link canary.UpdateRateCommand} in lib/, which the tests drive too. */
+/** Changes the share of records routed to the new version. The work is done by {@link canary.cli.UpdateRateCommand} in lib/, which the tests drive too. */
 class update_rate {
     public static void main(String[] args) {
-        canary.Cli.main(new canary.UpdateRateCommand(), args);
+        canary.cli.Cli.main(new canary.cli.UpdateRateCommand(), args);
     }
 }

@@ -28,14 +28,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
-import canary.Cli;
-import canary.Context;
-import canary.KafkaCluster;
-import canary.LocalBroker;
-import canary.MigrationState;
-import canary.Processes;
-import canary.StateStore;
-import canary.Table;
+import canary.cli.Cli;
+import canary.context.Context;
+import canary.kafka.KafkaCluster;
+import canary.platform.broker.LocalBroker;
+import canary.release.MigrationState;
+import canary.platform.Processes;
+import canary.kafka.StateStore;
+import canary.common.Table;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -297,7 +297,7 @@ class router_bench implements Callable<Integer> {
         String what = "router, " + src.partitions() + (src.partitions() == 1 ? " partition" : " partitions");
         say(what + (run == 0 ? ", warm-up" : ", run " + run + " of " + runs) + ": starting 1 instance");
         long t0 = System.nanoTime();
-        long pid = processes.start("router-0", Processes.javaCommand("canary.RouterCommand", ctxFile.toString(), "--instance", "0"),
+        long pid = processes.start("router-0", Processes.javaCommand("canary.cli.RouterCommand", ctxFile.toString(), "--instance", "0"),
                 dir, Map.of()).pid();
         Watch w = watch(what, ctx.routerGroup(), src, t0, () -> ProcessHandle.of(pid).stream().toList(), () -> false);
         processes.stop("router-0", Duration.ofSeconds(15));
@@ -636,7 +636,7 @@ class router_bench implements Callable<Integer> {
                 + "the copier with its own consumer group and its own output topic.\n");
         md.append("- Router: routing prepared as `migration` does (derived topics, router offsets at 0, state ROUTING with the run flag, "
                 + "share 0.5, `random`), then ONE instance started as a child JVM "
-                + "(`Processes.javaCommand(\"canary.RouterCommand\", ctx, \"--instance\", \"0\")`, `-Xmx256m`).\n");
+                + "(`Processes.javaCommand(\"canary.cli.RouterCommand\", ctx, \"--instance\", \"0\")`, `-Xmx256m`).\n");
         md.append("- Copier: `org.apache.kafka.tools.TransactionalMessageCopier` from kafka-tools 4.1.1, one child JVM per partition "
                 + "(it copies one input partition per process), all started at once, same `-Xmx256m`, `--use-group-metadata`, "
                 + "`--transaction-size` as in the notes, `--max-messages -1` (copy to the end offset, then exit).\n");

@@ -6,6 +6,6 @@
 /** {@code ./jbang services_examples/dummy_service.java services_examples/context.yaml service_v1 orders} */
 public class dummy_service {
     public static void main(String[] args) {
-        canary.DummyService.main(args);
+        canary.demo.DummyService.main(args);
     }
 }

@@ -6,6 +6,6 @@
 /** {@code ./jbang services_examples/producer.java services_examples/context.yaml} */
 public class producer {
     public static void main(String[] args) throws Exception {
-        canary.DemoProducer.main(args);
+        canary.demo.DemoProducer.main(args);
     }
 }

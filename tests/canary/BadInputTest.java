@@ -12,6 +12,14 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.CheckDataCommand;
+import canary.cli.MigrationCommand;
+import canary.cli.PromoteCommand;
+import canary.cli.StatusCommand;
+import canary.cli.UpdateRateCommand;
+import canary.kafka.KafkaCluster;
+import canary.platform.broker.LocalBroker;
+
 /** Bad input gets one clear line and a non-zero exit, and nothing is changed. */
 class BadInputTest {
 

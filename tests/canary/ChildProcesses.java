@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import canary.platform.Processes;
+
 /** Tiny main classes that the process tests run as child JVMs. */
 final class ChildProcesses {
 

@@ -12,6 +12,16 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Routing;
+import canary.kafka.KafkaCluster;
+import canary.kafka.KafkaStateStore;
+import canary.platform.Processes;
+import canary.release.MigrationState;
+import canary.release.Operator;
+import canary.release.StateStore;
+
 /** Two runs at once: one is refused and the state stays intact. */
 class ConcurrencyTest {
 
@@ -52,10 +62,12 @@ class ConcurrencyTest {
     void a_write_based_on_a_stale_read_fails_and_writes_nothing() throws Exception {
         String topic = TestBroker.unique("state");
         try (KafkaCluster c = KafkaCluster.connect(TestBroker.clientProperties());
-             StateStore a = new StateStore(TestBroker.clientProperties(), topic + "_canary_state", "ctx", "host-a", java.time.Clock.systemUTC());
-             StateStore b = new StateStore(TestBroker.clientProperties(), topic + "_canary_state", "ctx", "host-b", java.time.Clock.systemUTC())) {
-            a.ensureTopic(c);
-            MigrationState first = a.write(-1, MigrationState.start("ctx", "streams", "random", 0.1, Map.of(0, 0L)), "start");
+             KafkaStateStore a = new KafkaStateStore(TestBroker.clientProperties(), topic + "_canary_state", "ctx",
+                     new Operator("ops", "host-a", "host-a"), java.time.Clock.systemUTC());
+             KafkaStateStore b = new KafkaStateStore(TestBroker.clientProperties(), topic + "_canary_state", "ctx",
+                     new Operator("ops", "host-b", "host-b"), java.time.Clock.systemUTC())) {
+            a.ensureExists();
+            MigrationState first = a.write(-1, MigrationState.start("ctx", Context.EngineKind.ROUTER, Routing.RANDOM, 0.1, Map.of(0, 0L)), "start");
             MigrationState readByA = a.read().orElseThrow();
             MigrationState readByB = b.read().orElseThrow();
             assertEquals(first, readByA);

@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.context.Context;
+import canary.context.Routing;
+
 class ContextTest {
 
     static final String VALID = """
@@ -48,8 +51,8 @@ class ContextTest {
     void the_documented_example_loads() {
         Context ctx = Context.load(Path.of(System.getProperty("kit.root", ".")).resolve("services_examples/context.yaml"));
         assertEquals("orders", ctx.topic());
-        assertEquals(Context.EngineType.STREAMS, ctx.engine());
-        assertEquals(Context.Platform.LOCAL, ctx.platform());
+        assertEquals(Context.EngineKind.ROUTER, ctx.engine());
+        assertEquals(Context.PlatformKind.LOCAL, ctx.platform());
         assertTrue(ctx.legacy().longRunning());
     }
 
@@ -59,8 +62,8 @@ class ContextTest {
         Map<String, String> env = Map.of("KSQLDB_ENDPOINT", "https://pksqlc-abcde.us-east-2.aws.confluent.cloud:443",
                 "KSQLDB_API_KEY", "KEY", "KSQLDB_API_SECRET", "SECRET");
         Context ctx = Context.load(file, env::get);
-        assertEquals(Context.EngineType.KSQLDB, ctx.engine());
-        assertEquals(Context.Platform.CONFLUENT_CLOUD, ctx.platform());
+        assertEquals(Context.EngineKind.KSQLDB, ctx.engine());
+        assertEquals(Context.PlatformKind.CONFLUENT_CLOUD, ctx.platform());
         assertEquals("JSON_SR", ctx.valueFormat());
         assertEquals("https://pksqlc-abcde.us-east-2.aws.confluent.cloud:443", ctx.ksqldb().orElseThrow().endpoint());
         assertEquals("SECRET", ctx.ksqldb().orElseThrow().apiSecret().orElseThrow());
@@ -75,8 +78,8 @@ class ContextTest {
         void gets_defaults_for_what_it_leaves_out() throws IOException {
             Context ctx = Context.load(write(VALID));
             assertEquals(6, ctx.partitions());
-            assertEquals(Context.EngineType.STREAMS, ctx.engine());
-            assertEquals(Context.Platform.LOCAL, ctx.platform());
+            assertEquals(Context.EngineKind.ROUTER, ctx.engine());
+            assertEquals(Context.PlatformKind.LOCAL, ctx.platform());
             assertEquals(Routing.RANDOM, ctx.routing());
             assertEquals(dir.resolve("etc"), ctx.stateDir());
             assertEquals("127.0.0.1:39092", ctx.kafka().clientProperties().getProperty("bootstrap.servers"));

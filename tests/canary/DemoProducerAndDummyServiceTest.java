@@ -35,6 +35,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
+import canary.demo.DemoProducer;
+import canary.demo.DummyService;
+import canary.platform.Processes;
+
 class DemoProducerAndDummyServiceTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);

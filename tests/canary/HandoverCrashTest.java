@@ -12,6 +12,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.kafka.KafkaCluster;
+import canary.platform.Processes;
+import canary.release.MigrationState;
+
 /** A promotion or rollback killed with SIGKILL part-way converges when run again: nothing lost, nothing doubled. */
 class HandoverCrashTest {
 
@@ -19,7 +23,7 @@ class HandoverCrashTest {
     Path dir;
 
     @ParameterizedTest(name = "{0} killed after {1} ms, then after {2} ms, converges when run again")
-    @CsvSource({"canary.PromoteCommand, 1200, 900", "canary.RollbackCommand, 2500, 400"})
+    @CsvSource({"canary.cli.PromoteCommand, 1200, 900", "canary.cli.RollbackCommand, 2500, 400"})
     void a_killed_hand_over_converges_when_run_again(String command, long firstKill, long secondKill) throws Exception {
         boolean promote = command.endsWith("PromoteCommand");
         try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
@@ -32,7 +36,7 @@ class HandoverCrashTest {
             for (long delay : List.of(firstKill, secondKill)) {
                 p.start("handover", Processes.javaCommand(command, kit.contextFile.toString(), "--timeout", "90s"), kit.dir, Map.of());
                 Thread.sleep(delay);
-                p.kill9("handover");
+                Kit.kill9(p, "handover");
             }
             Kit.Run rerun = promote ? kit.promote() : kit.rollback();
             rerun.ok();

@@ -2,6 +2,8 @@ package canary;
 
 import java.nio.file.Path;
 
+import canary.platform.LocalLock;
+
 /** A child JVM for tests: holds the host lock of a context until killed. */
 public final class HoldLock {
     public static void main(String[] args) throws InterruptedException {

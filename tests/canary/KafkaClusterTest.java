@@ -17,6 +17,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 
+import canary.common.UserException;
+import canary.common.Waits;
+import canary.kafka.KafkaCluster;
+import canary.release.Lag;
+
 /** The admin helper against the real broker: offsets, lag, members, topics. */
 class KafkaClusterTest {
 
@@ -32,7 +37,7 @@ class KafkaClusterTest {
             assertEquals(3, c.partitions(topic));
             producer.produce(90);
             Map<Integer, Long> end = c.endOffsets(topic);
-            assertEquals(90, KafkaCluster.total(end));
+            assertEquals(90, Lag.total(end));
             assertEquals(Map.of(0, 0L, 1, 0L, 2, 0L), c.beginningOffsets(topic));
 
             assertEquals(Map.of(), c.committedOffsets(group, topic), "no commit yet");
@@ -88,11 +93,11 @@ class KafkaClusterTest {
             // 10 records and 5 markers take 15 offsets; 2 records were aborted.
             // Markers are written by the transaction coordinator after the commit returns.
             Waits.until("the last marker is written", Duration.ofSeconds(30), Waits.quiet(), () -> c.endOffsets(topic).get(0) == 15L);
-            assertEquals(8L, new RecordCounter(TestBroker.clientProperties()).countAll(c, topic, Duration.ofSeconds(30)).get(0));
+            assertEquals(8L, c.countAll(topic, Duration.ofSeconds(30)).get(0));
             String group = topic + "-g";
             c.setOffsets(group, topic, Map.of(0, 14L));
             assertEquals(1L, c.lag(group, topic).get(0), "offset lag counts the final marker");
-            assertEquals(0L, new RecordCounter(TestBroker.clientProperties()).unprocessed(c, group, topic, Duration.ofSeconds(30)).get(0),
+            assertEquals(0L, c.unprocessed(group, topic, Duration.ofSeconds(30)).get(0),
                     "but no record is left to process");
         }
     }

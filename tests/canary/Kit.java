@@ -15,9 +15,28 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 import picocli.CommandLine;
+
+import canary.cli.CheckDataCommand;
+import canary.cli.Cli;
+import canary.cli.MigrationCommand;
+import canary.cli.PromoteCommand;
+import canary.cli.RollbackCommand;
+import canary.cli.UpdateRateCommand;
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Role;
+import canary.demo.DummyService;
+import canary.kafka.KafkaCluster;
+import canary.kafka.KafkaStateStore;
+import canary.platform.ProcessVersions;
+import canary.platform.Processes;
+import canary.release.Lag;
+import canary.release.MigrationState;
+import canary.release.Operator;
 
 /**
  * A test's own migration setup on the shared test broker: a context file with unique topic, group and
@@ -40,7 +59,7 @@ final class Kit implements AutoCloseable {
         this.legacyGroup = topic + "-v1";
         this.newGroup = topic + "-v2";
         this.contextFile = dir.resolve("context.yaml");
-        String service = javaCommandYaml("canary.DummyService", "{context}", "{service}", "{topic}");
+        String service = javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
         String yaml = "name: " + topic + "\n"
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
@@ -79,7 +98,8 @@ final class Kit implements AutoCloseable {
     }
 
     MigrationState state() {
-        try (StateStore s = StateStore.of(ctx(), "test")) {
+        try (KafkaStateStore s = KafkaStateStore.of(ctx(), TestBroker.clientProperties(), new Operator("test", "test-host", "test"),
+                java.time.Clock.systemUTC())) {
             return s.read().orElse(null);
         }
     }
@@ -88,7 +108,7 @@ final class Kit implements AutoCloseable {
     void startLegacy() {
         Context ctx = ctx();
         try (KafkaCluster c = cluster()) {
-            new Versions(ctx, c, processes(), Waits.quiet()).start("legacy", topic, Duration.ofSeconds(30));
+            new ProcessVersions(ctx, c, processes(), Waits.quiet()).start(Role.LEGACY, topic, Duration.ofSeconds(30));
         }
     }
 
@@ -142,6 +162,20 @@ final class Kit implements AutoCloseable {
         return run(new CheckDataCommand(), List.of(withTimeout(args)));
     }
 
+    /**
+     * Kills {@code name} with SIGKILL at once, leaving its pid file behind as a crash would.
+     *
+     * @return whether it was running
+     */
+    static boolean kill9(Processes processes, String name) {
+        Optional<Long> pid = processes.pid(name);
+        pid.flatMap(ProcessHandle::of).ifPresent(h -> {
+            h.destroyForcibly();
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", Duration.ofSeconds(10), Waits.quiet(), () -> !h.isAlive());
+        });
+        return pid.isPresent();
+    }
+
     Run promote(String... args) {
         return run(new PromoteCommand(), List.of(withTimeout(args)));
     }
@@ -183,9 +217,8 @@ final class Kit implements AutoCloseable {
     /** Waits until a group has processed every record of a topic. */
     void awaitDrained(String group, String topic, Duration timeout) {
         try (KafkaCluster c = cluster()) {
-            RecordCounter counter = new RecordCounter(TestBroker.clientProperties());
             Waits.untilNothingLeft(group + " processed all of " + topic, timeout, Waits.quiet(),
-                    () -> KafkaCluster.remainingLag(group, counter.unprocessed(c, group, topic, timeout)));
+                    () -> Lag.remaining(group, c.unprocessed(group, topic, timeout)));
         }
     }
 

@@ -23,6 +23,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
+import canary.engine.ksqldb.KsqlClient;
+import canary.engine.ksqldb.KsqlException;
+
 /** Contract tests of {@link KsqlClient} against a server replaying ksqlDB's documented answers. */
 class KsqlClientTest {
 

@@ -22,6 +22,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.SetupCommand;
+import canary.cli.TeardownCommand;
+import canary.context.Context;
+import canary.platform.Terraform;
+
 /**
  * The confluent-cloud platform without Confluent Cloud: a script in a temporary folder stands in
  * for terraform and records every call, so the tests see which commands setup and teardown run,

@@ -36,6 +36,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import canary.KsqlFixtures.Query;
+import canary.cli.Cli;
+import canary.common.UserException;
+import canary.context.Context;
+import canary.context.Routing;
+import canary.engine.ksqldb.KsqlClient;
+import canary.engine.ksqldb.KsqlEngine;
+import canary.engine.ksqldb.KsqlException;
+import canary.engine.ksqldb.KsqlStatements;
+import canary.kafka.KafkaCluster;
+import canary.platform.broker.LocalBroker;
+import canary.release.Integrity;
+import canary.release.MigrationState;
 
 /**
  * Contract tests of {@link KsqlEngine}: against a server replaying ksqlDB's documented answers (it
@@ -108,7 +120,7 @@ class KsqlEngineTest {
     }
 
     KsqlEngine engine(Context ctx) {
-        return new KsqlEngine(ctx, cluster, client, TestBroker.clientProperties(), progress::add,
+        return new KsqlEngine(ctx, cluster, client, progress::add,
                 Duration.ofMillis(200), Duration.ofSeconds(20));
     }
 
@@ -148,7 +160,7 @@ class KsqlEngineTest {
     }
 
     static MigrationState routing(Context ctx, Map<Integer, Long> start, double share, String routing) {
-        return MigrationState.start(ctx.name(), "ksqldb", routing, share, start)
+        return MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.parse(routing), share, start)
                 .withQueryIds(ids(KsqlStatements.Names.of(ctx.topic())));
     }
 
@@ -271,7 +283,7 @@ class KsqlEngineTest {
                     .ksql(KsqlFixtures.commandStatus(NEW, "stream/ORDERS_NEW/create", 23, newId(n)))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
 
-            Map<String, String> ids = engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start),
+            Map<String, String> ids = engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start),
                     start, Duration.ofSeconds(10));
 
             assertEquals(List.of("SHOW STREAMS;", SOURCE, RATED, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
@@ -297,7 +309,7 @@ class KsqlEngineTest {
                     .ksql(KsqlFixtures.commandStatus(NEW, 31))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
 
-            engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10));
+            engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
 
             assertEquals(List.of("SHOW STREAMS;", LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
         }
@@ -367,7 +379,7 @@ class KsqlEngineTest {
         }
         server.ksql(queries(n, "RUNNING", "RUNNING"));
 
-        engine(ctx).create(MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10));
+        engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
 
         String rated = statements().get(2);
         assertEquals("CREATE STREAM " + n.ratedStream() + " WITH (KAFKA_TOPIC='" + topic + "_rated', PARTITIONS=3) "
@@ -401,7 +413,7 @@ class KsqlEngineTest {
             engine.resume(s, Duration.ofSeconds(20));
 
             List<String> expected = new ArrayList<>(pauseStatements(n));
-            expected.add(KsqlStatements.replaceRatingStream(n, Map.of(0, 0L, 1, 0L), 2, KsqlStatements.Routing.RANDOM, 0.9, "CANARY_KEY"));
+            expected.add(KsqlStatements.replaceRatingStream(n, Map.of(0, 0L, 1, 0L), 2, Routing.RANDOM, 0.9, "CANARY_KEY"));
             expected.addAll(resumeStatements(n));
             assertEquals(expected, statements());
             assertEquals(List.of("POST /ksql", "GET /info", "POST /ksql", "POST /ksql", "POST /ksql", "POST /ksql", "GET /info",
@@ -512,7 +524,7 @@ class KsqlEngineTest {
                     .ksql(KsqlFixtures.commandStatus("drop", 11));
 
             KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).create(
-                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+                    MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10)));
 
             assertOneLine(Cli.explain(e).getMessage());
             List<String> sent = statements();
@@ -534,7 +546,7 @@ class KsqlEngineTest {
             }
 
             KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).create(
-                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+                    MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10)));
 
             assertTrue(e.getMessage().contains("Could not write to topic orders_new"), e.getMessage());
             assertOneLine(e.getMessage());
@@ -552,7 +564,7 @@ class KsqlEngineTest {
                     .reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR);
 
             assertThrows(KsqlException.class, () -> engine(ctx).create(
-                    MigrationState.start(ctx.name(), "ksqldb", "random", 0.1, start), start, Duration.ofSeconds(10)));
+                    MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10)));
 
             assertEquals(2, statements().size(), "nothing this call created, nothing to drop: " + statements());
         }
@@ -620,7 +632,7 @@ class KsqlEngineTest {
 
             KsqlClient nowhere = new KsqlClient(java.net.URI.create("http://127.0.0.1:" + LocalBroker.freePort()), null, null, null,
                     Duration.ofSeconds(2), new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
-            KsqlEngine unreachable = new KsqlEngine(ctx, cluster, nowhere, TestBroker.clientProperties(), progress::add);
+            KsqlEngine unreachable = new KsqlEngine(ctx, cluster, nowhere, progress::add);
             assertUserLine(() -> unreachable.preflight(false), "cannot reach ksqlDB at http://127.0.0.1:");
             assertTrue(unreachable.describeInstances(s).contains("cannot reach ksqlDB"), "status shows the problem instead of failing");
         }

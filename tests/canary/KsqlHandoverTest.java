@@ -25,6 +25,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.context.Context;
+import canary.engine.ksqldb.KsqlClient;
+import canary.engine.ksqldb.KsqlEngine;
+import canary.engine.ksqldb.KsqlStatements;
+import canary.kafka.KafkaCluster;
+import canary.release.Integrity;
+import canary.release.MigrationState;
+
 /**
  * The Kafka side of the ksqlDB hand-over, on the real test broker: consumer groups stand in for the
  * ksqlDB query groups (one on the original topic for the rating query, two on {@code <topic>_rated}
@@ -66,7 +74,7 @@ class KsqlHandoverTest {
         names = KsqlStatements.Names.of(topic);
         KsqlClient client = new KsqlClient(server.endpoint(), null, null, null, Duration.ofSeconds(5),
                 new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
-        engine = new KsqlEngine(ctx, cluster, client, TestBroker.clientProperties(), progress::add,
+        engine = new KsqlEngine(ctx, cluster, client, progress::add,
                 Duration.ofMillis(300), Duration.ofSeconds(30));
     }
 

@@ -17,6 +17,22 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.CheckDataCommand;
+import canary.cli.MigrationCommand;
+import canary.cli.PromoteCommand;
+import canary.cli.UpdateRateCommand;
+import canary.common.Waits;
+import canary.context.Context;
+import canary.engine.ksqldb.KsqlClient;
+import canary.engine.ksqldb.KsqlEngine;
+import canary.engine.ksqldb.KsqlStatements;
+import canary.kafka.KafkaCluster;
+import canary.kafka.KafkaStateStore;
+import canary.platform.Processes;
+import canary.release.Lag;
+import canary.release.MigrationState;
+import canary.release.Operator;
+
 /**
  * The lifecycle (migration, update to 0.5, check_data, promote) against a real ksqlDB server and its
  * Kafka cluster. Runs only when {@code KSQLDB_ENDPOINT} is set, with {@code KSQLDB_API_KEY} /
@@ -40,7 +56,7 @@ class KsqlLiveTest {
         boolean auth = System.getenv("KSQLDB_API_KEY") != null;
 
         String topic = TestBroker.unique("canary_live").replace('-', '_');
-        String service = Kit.javaCommandYaml("canary.DummyService", "{context}", "{service}", "{topic}");
+        String service = Kit.javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
         Path ctxFile = dir.resolve("live.yaml");
         Files.writeString(ctxFile, "name: " + topic + "\n"
                 + "topic: " + topic + "\npartitions: 3\n"
@@ -65,7 +81,7 @@ class KsqlLiveTest {
                         + "', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');");
                 insert(ksql, seed, "K", 0, 60);
                 Waits.until("the seed records are in " + topic, Duration.ofMinutes(1), Waits.quiet(),
-                        () -> KafkaCluster.total(cluster.endOffsets(topic)) >= 60);
+                        () -> Lag.total(cluster.endOffsets(topic)) >= 60);
                 ksql.execute("DROP STREAM " + seed + ";");
                 // the legacy version processed about half of each partition
                 Map<Integer, Long> half = new HashMap<>();
@@ -128,7 +144,7 @@ class KsqlLiveTest {
     }
 
     private static MigrationState state(Context ctx) {
-        try (StateStore s = StateStore.of(ctx, "live-test")) {
+        try (KafkaStateStore s = KafkaStateStore.of(ctx, ctx.kafka().clientProperties(), new Operator("test", "test-host", "live-test"), java.time.Clock.systemUTC())) {
             return s.read().orElseThrow();
         }
     }

@@ -20,6 +20,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
+import canary.engine.ksqldb.KsqlClient;
+
 /**
  * A local HTTP server that stands in for ksqlDB: it answers each request with the next scripted
  * answer for its method and path (documented ksqlDB JSON, see {@link KsqlFixtures}) and records

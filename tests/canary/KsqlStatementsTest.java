@@ -11,6 +11,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
+import canary.context.Routing;
+import canary.engine.ksqldb.KsqlStatements;
+
 /** Golden statements of the ksqlDB engine. */
 class KsqlStatementsTest {
 
@@ -57,7 +60,7 @@ class KsqlStatementsTest {
 
     @Test
     void should_rate_from_the_committed_offset_inclusive_in_every_partition() {
-        String statement = KsqlStatements.createRatingStream(ORDERS, OFFSETS, 3, KsqlStatements.Routing.RANDOM, 0.1, "ORDER_KEY");
+        String statement = KsqlStatements.createRatingStream(ORDERS, OFFSETS, 3, Routing.RANDOM, 0.1, "ORDER_KEY");
 
         assertEquals("CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "
                 + "AS SELECT *, RANDOM() < 0.1 AS FOR_NEW FROM ORDERS_CANARY_SOURCE "
@@ -68,8 +71,8 @@ class KsqlStatementsTest {
 
     @Test
     void should_replace_the_rating_query_with_the_same_text_and_a_new_share() {
-        String created = KsqlStatements.createRatingStream(ORDERS, OFFSETS, 3, KsqlStatements.Routing.RANDOM, 0.1, null);
-        String replaced = KsqlStatements.replaceRatingStream(ORDERS, OFFSETS, 3, KsqlStatements.Routing.RANDOM, 0.9, null);
+        String created = KsqlStatements.createRatingStream(ORDERS, OFFSETS, 3, Routing.RANDOM, 0.1, null);
+        String replaced = KsqlStatements.replaceRatingStream(ORDERS, OFFSETS, 3, Routing.RANDOM, 0.9, null);
 
         assertTrue(replaced.startsWith("CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "));
         assertEquals(created.replace("CREATE STREAM", "CREATE OR REPLACE STREAM").replace("< 0.1", "< 0.9"), replaced);
@@ -96,7 +99,7 @@ class KsqlStatementsTest {
             assertEquals("1", KsqlStatements.formatShare(1.0));
             assertEquals("0", KsqlStatements.formatShare(0.0));
             assertEquals("0.333", KsqlStatements.formatShare(0.333));
-            assertTrue(KsqlStatements.decision(KsqlStatements.Routing.RANDOM, 0.1, null).endsWith("< 0.1"));
+            assertTrue(KsqlStatements.decision(Routing.RANDOM, 0.1, null).endsWith("< 0.1"));
         } finally {
             Locale.setDefault(before);
         }
@@ -114,7 +117,7 @@ class KsqlStatementsTest {
         assertEquals("CASE WHEN ORDER_KEY IS NULL THEN RANDOM() < 0.25 ELSE "
                         + "((INT_FROM_BYTES(TO_BYTES(SUBSTRING(MD5(CAST(ORDER_KEY AS STRING)), 1, 8), 'hex')) % 10000) + 10000) % 10000"
                         + " < 2500 END",
-                KsqlStatements.decision(KsqlStatements.Routing.KEY_HASH, 0.25, "ORDER_KEY"));
+                KsqlStatements.decision(Routing.KEY_HASH, 0.25, "ORDER_KEY"));
         assertEquals(1000, KsqlStatements.bucketThreshold(0.1));
         assertEquals(10000, KsqlStatements.bucketThreshold(1));
         assertEquals(0, KsqlStatements.bucketThreshold(0));
@@ -122,15 +125,15 @@ class KsqlStatementsTest {
 
     @Test
     void should_fall_back_to_random_when_records_have_no_key() {
-        assertEquals("RANDOM() < 0.5", KsqlStatements.decision(KsqlStatements.Routing.KEY_HASH, 0.5, null));
+        assertEquals("RANDOM() < 0.5", KsqlStatements.decision(Routing.KEY_HASH, 0.5, null));
     }
 
     @Test
     void should_parse_routing_labels() {
-        assertEquals(KsqlStatements.Routing.KEY_HASH, KsqlStatements.Routing.fromLabel("key-hash"));
-        assertEquals(KsqlStatements.Routing.KEY_HASH, KsqlStatements.Routing.fromLabel("KEY_HASH"));
-        assertEquals(KsqlStatements.Routing.RANDOM, KsqlStatements.Routing.fromLabel(" random "));
-        assertThrows(IllegalArgumentException.class, () -> KsqlStatements.Routing.fromLabel("round-robin"));
+        assertEquals(Routing.KEY_HASH, Routing.parse("key-hash"));
+        assertEquals(Routing.KEY_HASH, Routing.parse("KEY_HASH"));
+        assertEquals(Routing.RANDOM, Routing.parse(" random "));
+        assertThrows(IllegalArgumentException.class, () -> Routing.parse("round-robin"));
     }
 
     @Test

@@ -13,6 +13,10 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.demo.DummyService;
+import canary.kafka.KafkaCluster;
+import canary.release.MigrationState;
+
 /** The whole canary lifecycle on the embedded router, with producers running, proven from what the services processed. */
 class LifecycleTest {
 

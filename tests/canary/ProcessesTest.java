@@ -21,6 +21,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
+import canary.platform.Processes;
+
 class ProcessesTest {
 
     private static final Duration STARTUP = Duration.ofSeconds(30);
@@ -125,7 +128,7 @@ class ProcessesTest {
     void should_treat_the_pid_file_of_a_crashed_process_as_stale_and_start_again() {
         Processes.StartResult first = processes.start("sleeper", ChildProcesses.sleeper(), state, Map.of());
         awaitLog("sleeper", "sleeper up");
-        assertTrue(processes.kill9("sleeper"));
+        assertTrue(Kit.kill9(processes, "sleeper"));
         assertTrue(Files.exists(processes.pidFile("sleeper")), "a crash leaves the pid file behind");
 
         assertFalse(processes.isRunning("sleeper"));

@@ -20,6 +20,16 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.RolloutCommand;
+import canary.common.Durations;
+import canary.common.Text;
+import canary.context.Context;
+import canary.context.RolloutPlan;
+import canary.context.Routing;
+import canary.platform.LocalLock;
+import canary.release.MigrationState;
+import canary.release.Rollout;
+
 /** The progressive plan and rollout.java: parsing, finding the current step, and rollouts driven by repeated runs on a real broker. */
 class RolloutTest {
 
@@ -113,11 +123,11 @@ class RolloutTest {
 
         @Test
         void writes_holds_as_operators_do() {
-            assertEquals("1h30m", RolloutPlan.compact(Duration.ofMinutes(90)));
-            assertEquals("1h", RolloutPlan.compact(Duration.ofHours(1)));
-            assertEquals("12m5s", RolloutPlan.compact(Duration.ofSeconds(725)));
-            assertEquals("0s", RolloutPlan.compact(Duration.ofMillis(300)));
-            assertEquals("2d", RolloutPlan.compact(Duration.ofDays(2)));
+            assertEquals("1h30m", Durations.compact(Duration.ofMinutes(90)));
+            assertEquals("1h", Durations.compact(Duration.ofHours(1)));
+            assertEquals("12m5s", Durations.compact(Duration.ofSeconds(725)));
+            assertEquals("0s", Durations.compact(Duration.ofMillis(300)));
+            assertEquals("2d", Durations.compact(Duration.ofDays(2)));
         }
 
         @Test
@@ -268,52 +278,43 @@ class RolloutTest {
             }
         }
 
-        /** A routing state at {@code share} whose history has one line per {@code what}, a minute apart. */
-        MigrationState state(double share, String... whats) {
-            List<MigrationState.Change> h = new ArrayList<>();
-            for (int i = 0; i < whats.length; i++) {
-                h.add(new MigrationState.Change(t0.plusSeconds(60L * i), "ops", "host", "test", whats[i]));
-            }
-            return new MigrationState(h.size(), "c", MigrationState.Phase.ROUTING, "streams", "random", share, true, Map.of(0, 0L),
-                    null, Map.of(), null, h);
+        /** A routing state at {@code share}, set at {@code shareSetAt}, with the rollout's own record of its step (or none). */
+        MigrationState state(double share, Instant shareSetAt, MigrationState.RolloutStep rollout) {
+            MigrationState.Change set = new MigrationState.Change(shareSetAt, "ops", "host", "test", "any words");
+            return MigrationState.start("c", Context.EngineKind.ROUTER, Routing.RANDOM, share, Map.of(0, 0L))
+                    .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true).next(0, set).withRollout(rollout);
         }
 
         @Test
-        void is_the_one_the_last_step_line_names_timed_from_that_line() {
-            Rollout.Position p = Rollout.locate(plan, state(0.25, "migration started at share 10 %", "routing started",
-                    "rollout: step 1 of 4: share 10 %, hold 30m (migration started)", "share 10 % -> 25 %",
-                    "rollout: step 2 of 4: share 25 %, hold 1h (after 30m at 10 %)", "check_data: clean"));
+        void is_the_one_the_rollout_recorded_timed_from_its_record() {
+            Rollout.Position p = Rollout.locate(plan, state(0.25, t0.plusSeconds(180), new MigrationState.RolloutStep(1, 4, t0.plusSeconds(240))));
             assertEquals(new Rollout.Position(1, t0.plusSeconds(240), true), p);
         }
 
         @Test
         void after_a_share_change_by_hand_is_the_step_of_that_share_timed_from_the_change() {
-            Rollout.Position p = Rollout.locate(plan, state(0.25, "migration started at share 10 %",
-                    "rollout: step 1 of 4: share 10 %, hold 30m (migration started)", "share 10 % -> 25 %"));
+            Rollout.Position p = Rollout.locate(plan, state(0.25, t0.plusSeconds(120), new MigrationState.RolloutStep(0, 4, t0.plusSeconds(60))));
             assertEquals(new Rollout.Position(1, t0.plusSeconds(120), true), p);
         }
 
         @Test
         void with_a_share_outside_the_plan_is_the_step_below_it() {
-            assertEquals(new Rollout.Position(1, t0.plusSeconds(60), false),
-                    Rollout.locate(plan, state(0.3, "migration started at share 10 %", "share 10 % -> 30 %")));
-            assertEquals(new Rollout.Position(-1, t0.plusSeconds(60), false),
-                    Rollout.locate(plan, state(0.05, "migration started at share 10 %", "share 10 % -> 5 %")));
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(60), false), Rollout.locate(plan, state(0.3, t0.plusSeconds(60), null)));
+            assertEquals(new Rollout.Position(-1, t0.plusSeconds(60), false), Rollout.locate(plan, state(0.05, t0.plusSeconds(60), null)));
         }
 
         @Test
         void tells_apart_two_steps_with_the_same_share() {
             RolloutPlan twice = RolloutPlan.parse(Path.of("ctx.yaml"), yaml("steps: [{share: 0.5, hold: 1h}, {share: 0.5, hold: 1h}, promote]"),
                     n -> null);
-            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(twice, state(0.5, "migration started at share 50 %")));
-            assertEquals(new Rollout.Position(1, t0.plusSeconds(120), true), Rollout.locate(twice, state(0.5,
-                    "migration started at share 50 %", "rollout: step 1 of 3: share 50 %, hold 1h", "rollout: step 2 of 3: share 50 %, hold 1h")));
+            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(twice, state(0.5, t0, null)));
+            assertEquals(new Rollout.Position(1, t0.plusSeconds(120), true),
+                    Rollout.locate(twice, state(0.5, t0, new MigrationState.RolloutStep(1, 3, t0.plusSeconds(120)))));
         }
 
         @Test
-        void ignores_step_lines_of_a_plan_that_has_changed_since() {
-            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(plan, state(0.1, "migration started at share 10 %",
-                    "rollout: step 2 of 5: share 10 %, hold 1h")));
+        void ignores_the_record_of_a_plan_that_has_changed_since() {
+            assertEquals(new Rollout.Position(0, t0, true), Rollout.locate(plan, state(0.1, t0, new MigrationState.RolloutStep(1, 5, t0.plusSeconds(60)))));
         }
     }
 
@@ -385,11 +386,11 @@ class RolloutTest {
             double current = 0.2;
             for (double share : next) {
                 Kit.Run early = rollout(kit).ok();
-                assertTrue(early.out().contains("holding at " + MigrationState.percent(current)), early.out());
+                assertTrue(early.out().contains("holding at " + Text.percent(current)), early.out());
                 assertShare(kit, current);
                 Thread.sleep(hold.toMillis());
                 Kit.Run advance = rollout(kit).ok();
-                assertTrue(advance.out().contains("advancing to " + MigrationState.percent(share)), advance.out());
+                assertTrue(advance.out().contains("advancing to " + Text.percent(share)), advance.out());
                 assertTrue(advance.out().contains("gates passed: routing, max_lag, command, check_data"), advance.out());
                 assertShare(kit, share);
                 current = share;

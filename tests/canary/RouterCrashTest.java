@@ -11,6 +11,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
+import canary.kafka.KafkaCluster;
+import canary.platform.Processes;
+import canary.release.Lag;
+import canary.release.MigrationState;
+
 /** Router instances killed with SIGKILL mid-stream lose nothing and double nothing. */
 class RouterCrashTest {
 
@@ -18,20 +24,20 @@ class RouterCrashTest {
     Path dir;
 
     static void startInstance(Kit kit, int n) {
-        kit.processes().start("router-" + n, Processes.javaCommand("canary.RouterCommand", kit.contextFile.toString(),
+        kit.processes().start("router-" + n, Processes.javaCommand("canary.cli.RouterCommand", kit.contextFile.toString(),
                 "--instance", String.valueOf(n)), kit.dir, Map.of());
     }
 
     static void awaitRouted(Kit kit, long atLeast) {
         try (KafkaCluster c = kit.cluster()) {
             Waits.until("the router moved past " + atLeast, Duration.ofSeconds(90), Waits.quiet(),
-                    () -> KafkaCluster.total(c.committedOffsets("canary-router-" + kit.topic, kit.topic)) > atLeast);
+                    () -> Lag.total(c.committedOffsets("canary-router-" + kit.topic, kit.topic)) > atLeast);
         }
     }
 
     static long routed(Kit kit) {
         try (KafkaCluster c = kit.cluster()) {
-            return KafkaCluster.total(c.committedOffsets("canary-router-" + kit.topic, kit.topic));
+            return Lag.total(c.committedOffsets("canary-router-" + kit.topic, kit.topic));
         }
     }
 
@@ -45,7 +51,7 @@ class RouterCrashTest {
             // Kill instance 0 three times mid-stream and restart it: the new producer fences the dead one's transaction.
             for (int i = 0; i < 3; i++) {
                 awaitRouted(kit, routed(kit) + 200);
-                assertTrue(kit.processes().kill9("router-0"), "router-0 was running");
+                assertTrue(Kit.kill9(kit.processes(), "router-0"), "router-0 was running");
                 startInstance(kit, 0);
             }
             // Two instances share the partitions; killing one for good loses nothing: the other takes its partitions over.
@@ -55,11 +61,11 @@ class RouterCrashTest {
                         () -> c.members("canary-router-" + kit.topic).size() == 2);
             }
             awaitRouted(kit, routed(kit) + 300);
-            assertTrue(kit.processes().kill9("router-0"));
+            assertTrue(Kit.kill9(kit.processes(), "router-0"));
             try (KafkaCluster c = kit.cluster()) {
                 Waits.until("instance 1 owns every partition", Duration.ofSeconds(60), Waits.quiet(), () -> {
                     var m = c.members("canary-router-" + kit.topic);
-                    return m.size() == 1 && m.get(0).assignment().topicPartitions().size() == 6;
+                    return m.size() == 1 && m.get(0).partitions().size() == 6;
                 });
             }
             awaitRouted(kit, routed(kit) + 300);

@@ -29,6 +29,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Routing;
+import canary.engine.router.Router;
+import canary.kafka.KafkaCluster;
+import canary.kafka.KafkaStateStore;
+import canary.kafka.RecordCounter;
+import canary.release.Lag;
+import canary.release.MigrationState;
+import canary.release.Operator;
+
 /** The router on its own: pass-through, the start boundary, the observed share. */
 class RouterTest {
 
@@ -42,12 +53,12 @@ class RouterTest {
     /** Prepares routing as migration does (topics, state, router offsets at {@code start}) and runs a router in this JVM. */
     void route(double share, String routing, Map<Integer, Long> start) throws Exception {
         Context ctx = kit.ctx();
-        try (KafkaCluster c = kit.cluster(); StateStore store = StateStore.of(ctx, "test")) {
-            store.ensureTopic(c);
+        try (KafkaCluster c = kit.cluster(); KafkaStateStore store = KafkaStateStore.of(ctx, TestBroker.clientProperties(), new Operator("test", "test-host", "test"), java.time.Clock.systemUTC())) {
+            store.ensureExists();
             c.createTopic(ctx.legacyTopic(), kit.partitions, Map.of());
             c.createTopic(ctx.newTopic(), kit.partitions, Map.of());
             c.setOffsets(ctx.routerGroup(), ctx.topic(), start);
-            store.write(-1, MigrationState.start(ctx.name(), "streams", routing, share, start)
+            store.write(-1, MigrationState.start(ctx.name(), Context.EngineKind.ROUTER, Routing.parse(routing), share, start)
                     .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true), "test");
         }
         router = new Router(ctx, TestBroker.clientProperties(), 0, new PrintWriter(System.out, true)); // in the test report on failure
@@ -94,8 +105,8 @@ class RouterTest {
         Context ctx = kit.ctx();
         try (KafkaCluster c = kit.cluster()) {
             Waits.until(total + " records routed", Duration.ofSeconds(60), Waits.quiet(), () ->
-                    KafkaCluster.total(c.committedOffsets(ctx.routerGroup(), ctx.topic())) >= total);
-            return KafkaCluster.total(c.committedOffsets(ctx.routerGroup(), ctx.topic()));
+                    Lag.total(c.committedOffsets(ctx.routerGroup(), ctx.topic())) >= total);
+            return Lag.total(c.committedOffsets(ctx.routerGroup(), ctx.topic()));
         }
     }
 
@@ -140,7 +151,7 @@ class RouterTest {
 
     List<ConsumerRecord<byte[], byte[]>> readAllAvailable(String topic) {
         try (KafkaCluster c = kit.cluster()) {
-            long n = KafkaCluster.total(new RecordCounter(TestBroker.clientProperties()).countAll(c, topic, Duration.ofSeconds(30)));
+            long n = Lag.total(c.countAll(topic, Duration.ofSeconds(30)));
             return readAll(topic, (int) n);
         }
     }
@@ -155,10 +166,10 @@ class RouterTest {
             Context ctx = kit.ctx();
             try (KafkaCluster c = kit.cluster()) {
                 Map<Integer, Long> end = c.endOffsets(kit.topic);
-                waitRouted((int) KafkaCluster.total(end)); // committed offsets: 7 + routed on p0, routed on p1
+                waitRouted((int) Lag.total(end)); // committed offsets: 7 + routed on p0, routed on p1
                 List<ConsumerRecord<byte[], byte[]>> routed = new ArrayList<>(readAllAvailable(ctx.legacyTopic()));
                 routed.addAll(readAllAvailable(ctx.newTopic()));
-                assertEquals(KafkaCluster.total(end) - 7, routed.size(), "records from offset 7 of partition 0 and all of partition 1");
+                assertEquals(Lag.total(end) - 7, routed.size(), "records from offset 7 of partition 0 and all of partition 1");
                 // The record at the committed offset 7 of partition 0 is routed (the original's '>' skipped it).
                 byte[] atSeven = recordAt(kit.topic, 0, 7).value();
                 assertTrue(routed.stream().anyMatch(r -> r.partition() == 0 && java.util.Arrays.equals(r.value(), atSeven)),
@@ -192,8 +203,8 @@ class RouterTest {
             waitRouted(20_000);
             try (KafkaCluster c = kit.cluster()) {
                 RecordCounter counter = new RecordCounter(TestBroker.clientProperties());
-                long fresh = KafkaCluster.total(counter.countAll(c, kit.topic + "_new", Duration.ofSeconds(60)));
-                long legacy = KafkaCluster.total(counter.countAll(c, kit.topic + "_legacy", Duration.ofSeconds(60)));
+                long fresh = Lag.total(c.countAll(kit.topic + "_new", Duration.ofSeconds(60)));
+                long legacy = Lag.total(c.countAll(kit.topic + "_legacy", Duration.ofSeconds(60)));
                 assertEquals(20_000, fresh + legacy);
                 double observed = fresh / 20_000.0;
                 assertTrue(Math.abs(observed - 0.3) <= 0.02, "observed share " + observed);

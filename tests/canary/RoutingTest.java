@@ -9,6 +9,10 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
+import canary.common.UserException;
+import canary.context.Routing;
+import canary.context.Share;
+
 class RoutingTest {
 
     static byte[] key(int i) {

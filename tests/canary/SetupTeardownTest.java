@@ -14,6 +14,14 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.SetupCommand;
+import canary.cli.TeardownCommand;
+import canary.common.Waits;
+import canary.kafka.KafkaCluster;
+import canary.platform.Processes;
+import canary.platform.broker.LocalBroker;
+import canary.release.Lag;
+
 /** The local platform: setup starts a real broker, the producer and legacy; teardown leaves nothing behind. */
 class SetupTeardownTest {
 
@@ -24,7 +32,7 @@ class SetupTeardownTest {
     void setup_starts_the_local_platform_and_teardown_leaves_nothing_behind() throws Exception {
         int port = LocalBroker.freePort();
         int controller = LocalBroker.freePort();
-        String service = Kit.javaCommandYaml("canary.DummyService", "{context}", "{service}", "{topic}");
+        String service = Kit.javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
         Path ctxFile = dir.resolve("ctx.yaml");
         Files.writeString(ctxFile, "name: local-demo\ntopic: orders\nstate_dir: state\n"
                 + "local:\n  port: " + port + "\n  controller_port: " + controller + "\n  producer_rate: 50\n"
@@ -46,14 +54,14 @@ class SetupTeardownTest {
         client.put("bootstrap.servers", "127.0.0.1:" + port);
         try (KafkaCluster c = KafkaCluster.connect(client)) {
             assertEquals(6, c.partitions("orders"));
-            long before = KafkaCluster.total(c.endOffsets("orders"));
+            long before = Lag.total(c.endOffsets("orders"));
             Waits.until("records keep arriving", Duration.ofSeconds(30), Waits.quiet(),
-                    () -> KafkaCluster.total(c.endOffsets("orders")) > before + 20);
+                    () -> Lag.total(c.endOffsets("orders")) > before + 20);
             Waits.until("legacy commits on every partition", Duration.ofSeconds(60), Waits.quiet(),
                     () -> c.committedOffsets("service_v1", "orders").size() == 6);
-            long committed = KafkaCluster.total(c.committedOffsets("service_v1", "orders"));
+            long committed = Lag.total(c.committedOffsets("service_v1", "orders"));
             Waits.until("legacy's committed offsets advance", Duration.ofSeconds(30), Waits.quiet(),
-                    () -> KafkaCluster.total(c.committedOffsets("service_v1", "orders")) > committed);
+                    () -> Lag.total(c.committedOffsets("service_v1", "orders")) > committed);
         }
 
         Kit.Run again = Kit.run(new SetupCommand(), ctxFile.toString()).ok();

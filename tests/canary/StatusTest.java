@@ -19,6 +19,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.StatusCommand;
+import canary.cli.StatusReport;
+
 /** status tells the truth: its JSON matches what an independent Kafka client measures. */
 class StatusTest {
 
@@ -28,14 +31,14 @@ class StatusTest {
     @Test
     void json_status_matches_an_independent_client_and_exit_codes_say_how_it_stands() throws Exception {
         try (Kit kit = new Kit(dir, 3, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            Kit.run(new StatusCommand(), kit.contextFile.toString(), "--output", "json").expect(StatusCommand.NO_MIGRATION);
+            Kit.run(new StatusCommand(), kit.contextFile.toString(), "--output", "json").expect(StatusReport.Health.NO_MIGRATION.exitCode);
             kit.legacyHasProcessed(producer, 150);
             kit.migration("0.5").ok();
             producer.produce(200);
             kit.awaitDrained("canary-router-" + kit.topic, kit.topic, Duration.ofSeconds(60));
             kit.awaitDrained(kit.newGroup, kit.topic + "_new", Duration.ofSeconds(60));
             kit.awaitDrained(kit.legacyGroup, kit.topic + "_legacy", Duration.ofSeconds(60));
-            Kit.Run healthy = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(StatusCommand.HEALTHY);
+            Kit.Run healthy = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(StatusReport.Health.HEALTHY.exitCode);
             assertTrue(healthy.out().contains("ROUTER POSITION"), healthy.out());
 
             // The new version stops consuming: its lag grows and status says the release is degraded.
@@ -44,7 +47,7 @@ class StatusTest {
             kit.awaitDrained("canary-router-" + kit.topic, kit.topic, Duration.ofSeconds(60));
             kit.awaitDrained(kit.legacyGroup, kit.topic + "_legacy", Duration.ofSeconds(60));
             Kit.Run degraded = Kit.run(new StatusCommand(), kit.contextFile.toString(), "--output", "json", "--history")
-                    .expect(StatusCommand.DEGRADED);
+                    .expect(StatusReport.Health.DEGRADED.exitCode);
             JsonNode json = new ObjectMapper().readTree(degraded.out());
             assertEquals("degraded", json.get("status").asText());
             assertEquals("routing", json.get("phase").asText());
@@ -57,7 +60,6 @@ class StatusTest {
                         .partitionsToOffsetAndMetadata().get();
                 Map<TopicPartition, OffsetAndMetadata> fresh = admin.listConsumerGroupOffsets(kit.newGroup)
                         .partitionsToOffsetAndMetadata().get();
-                RecordCounter counter = new RecordCounter(TestBroker.clientProperties());
                 for (JsonNode p : json.get("partitions")) {
                     int partition = p.get("partition").asInt();
                     long position = router.get(new TopicPartition(kit.topic, partition)).offset();
@@ -69,11 +71,10 @@ class StatusTest {
                     long newEnd = admin.listOffsets(Map.of(newTp, OffsetSpec.latest()), new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
                             .all().get().get(newTp).offset();
                     long committed = fresh.get(newTp).offset();
-                    long unprocessed = counter.count(kit.topic + "_new", Map.of(partition, committed), Map.of(partition, newEnd),
-                            Duration.ofSeconds(30)).get(partition);
+                    long unprocessed = PlainCount.records(kit.topic + "_new", partition, committed, newEnd);
                     assertEquals(unprocessed, p.get("new_lag").asLong(), "records the new version has still to process on partition " + partition);
                     assertEquals(0, p.get("legacy_lag").asLong());
-                    long routedNew = counter.count(kit.topic + "_new", Map.of(partition, 0L), Map.of(partition, newEnd), Duration.ofSeconds(30)).get(partition);
+                    long routedNew = PlainCount.records(kit.topic + "_new", partition, 0, newEnd);
                     assertEquals(routedNew, p.get("routed_to_new").asLong());
                 }
                 long totalNewLag = 0;

@@ -11,6 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
 
+import canary.platform.broker.LocalBroker;
+
 /**
  * The real KRaft broker of the test suite: one in-process broker for the whole test JVM (started on
  * first use, stopped at exit). Tests isolate themselves with unique topic and group names.

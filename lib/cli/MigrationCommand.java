@@ -1,0 +1,45 @@
+package canary.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import canary.common.UserException;
+import canary.context.Share;
+import canary.release.Lifecycle;
+
+@Command(name = "migration", mixinStandardHelpOptions = true,
+        description = "Stops the legacy version, captures its committed offsets, creates <topic>_legacy and <topic>_new, "
+                + "starts routing at the given share (default 0.1) and starts both versions on their topics.",
+        footer = {"", "Example:", "  ./jbang migration.java services_examples/context.yaml .1"})
+public final class MigrationCommand extends ContextCommand {
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SHARE", defaultValue = "0.1",
+            description = "share of records routed to the new version: 0.1, .1 or 10% (default ${DEFAULT-VALUE})")
+    String share;
+
+    @Option(names = "--missing-offsets", paramLabel = "earliest|latest",
+            description = "where to start on a partition where the legacy group has no committed offset (default: refuse)")
+    String missingOffsets;
+
+    @Option(names = "--allow-at-least-once", description = "ksqlDB engine: run even if the server is not configured for exactly-once")
+    boolean allowAtLeastOnce;
+
+    @Option(names = "--dry-run", description = "print the plan and the start offsets, change nothing")
+    boolean dryRun;
+
+    @Override
+    public Integer call() {
+        double s = Share.parse(share);
+        Lifecycle.MissingOffsets missing = missingOffsets == null ? Lifecycle.MissingOffsets.FAIL : switch (missingOffsets) {
+            case "earliest" -> Lifecycle.MissingOffsets.EARLIEST;
+            case "latest" -> Lifecycle.MissingOffsets.LATEST;
+            default -> throw new UserException("invalid --missing-offsets '" + missingOffsets + "': expected earliest or latest");
+        };
+        return withLockedSession(session -> session.lifecycle.migrate(s, missing, allowAtLeastOnce, dryRun));
+    }
+
+    public static void main(String[] args) {
+        Cli.main(new MigrationCommand(), args);
+    }
+}

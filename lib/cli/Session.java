@@ -1,0 +1,71 @@
+package canary.cli;
+
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Duration;
+
+import canary.context.Context;
+import canary.release.Cluster;
+import canary.release.Engine;
+import canary.release.Lifecycle;
+import canary.release.Rollout;
+import canary.release.StateStore;
+import canary.release.Versions;
+
+/**
+ * Everything a command talks to for one context, opened once by a {@link Wiring}: the cluster, the
+ * state, the engine, the versions, and the lifecycle and rollout built on them.
+ */
+public final class Session implements AutoCloseable {
+
+    public final Context ctx;
+    public final Cluster cluster;
+    public final StateStore store;
+    public final Engine engine;
+    public final Versions versions;
+    public final Lifecycle lifecycle;
+    private final Clock clock;
+    private final Rollout.Probe probe;
+    private final PrintWriter out;
+    private final Duration timeout;
+    private final AutoCloseable resources;
+
+    /** @param resources closed with the session after the engine and the store (the cluster connection) */
+    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Rollout.Probe probe,
+                   PrintWriter out, Duration timeout, AutoCloseable resources) {
+        this.ctx = ctx;
+        this.cluster = cluster;
+        this.store = store;
+        this.engine = engine;
+        this.versions = versions;
+        this.clock = clock;
+        this.probe = probe;
+        this.out = out;
+        this.timeout = timeout;
+        this.resources = resources;
+        this.lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, out, timeout);
+    }
+
+    /** A rollout along {@code plan} (null for the operator overrides, which do not follow it). */
+    public Rollout rollout(canary.context.RolloutPlan plan) {
+        return new Rollout(ctx, cluster, store, lifecycle, plan, clock, probe, out, timeout);
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public void close() {
+        try {
+            engine.close();
+            store.close();
+        } finally {
+            try {
+                resources.close();
+            } catch (Exception e) {
+                throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package canary.cli;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import canary.common.Table;
+import canary.common.Text;
+import canary.context.Context;
+import canary.context.Role;
+import canary.context.Routing;
+import canary.release.Cluster;
+import canary.release.MigrationState;
+import canary.release.MigrationState.Phase;
+
+/**
+ * One measurement of where a release stands: what {@code status.java} prints as a table, and as
+ * JSON with {@code --output json} (this record, in the kit's one JSON style: snake_case, documented
+ * field by field in the README). Fields of a migration are absent when there is none.
+ */
+public record StatusReport(
+        String context,
+        String topic,
+        Context.EngineKind engine,
+        Context.PlatformKind platform,
+        Health status,
+        List<String> problems,
+        Phase phase,
+        Routing routing,
+        Double share,
+        MigrationState.Change shareSet,
+        Boolean routerRunning,
+        List<Cluster.Member> routerInstances,
+        Map<Role, Integer> versionMembers,
+        MigrationState.Change lastChange,
+        MigrationState.Check lastCheck,
+        MigrationState.Handover handover,
+        MigrationState.RolloutStep rollout,
+        MigrationState.GateResult lastGate,
+        List<Partition> partitions,
+        List<MigrationState.Change> history) {
+
+    /** The verdict, and status.java's exit code. */
+    public enum Health {
+        HEALTHY(0), DEGRADED(1), NO_MIGRATION(2);
+
+        public final int exitCode;
+
+        Health(int exitCode) {
+            this.exitCode = exitCode;
+        }
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String word() {
+            return name().toLowerCase().replace('_', '-');
+        }
+    }
+
+    /** One partition of the original topic. A value that does not apply (or is not known) is null. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record Partition(int partition, Long startOffset, Long routerPosition, Long routerLag, Long legacyLag, Long newLag,
+                            Long routedToLegacy, Long routedToNew) {
+    }
+
+    public static StatusReport measure(Session s, Duration timeout, boolean withHistory) {
+        Context ctx = s.ctx;
+        Cluster cluster = s.cluster;
+        Optional<MigrationState> state = s.store.read();
+        if (state.isEmpty()) {
+            return new StatusReport(ctx.name(), ctx.topic(), ctx.engine(), ctx.platform(), Health.NO_MIGRATION, List.of(),
+                    null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        }
+        MigrationState st = state.get();
+        List<Partition> rows = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Map<Role, Integer> members = new LinkedHashMap<>();
+        List<Cluster.Member> routers = List.of();
+        for (Role role : Role.values()) {
+            members.put(role, cluster.members(ctx.service(role).group()).size());
+        }
+        if (st.phase().active()) {
+            String routing = s.engine.routingGroup(st);
+            routers = cluster.members(routing);
+            Map<Integer, Long> end = cluster.endOffsets(ctx.topic());
+            Map<Integer, Long> position = cluster.committedOffsets(routing, ctx.topic());
+            boolean derived = cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic());
+            // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
+            Map<Integer, Long> legacyLag = derived ? cluster.unprocessed(ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.of();
+            Map<Integer, Long> newLag = derived ? cluster.unprocessed(ctx.newVersion().group(), ctx.newTopic(), timeout) : Map.of();
+            Map<Integer, Long> toLegacy = derived ? cluster.countAll(ctx.legacyTopic(), timeout) : Map.of();
+            Map<Integer, Long> toNew = derived ? cluster.countAll(ctx.newTopic(), timeout) : Map.of();
+            for (Map.Entry<Integer, Long> e : st.startOffsets().entrySet()) {
+                int p = e.getKey();
+                Long pos = position.get(p);
+                rows.add(new Partition(p, e.getValue(), pos, pos == null ? null : Math.max(0, end.get(p) - pos),
+                        legacyLag.get(p), newLag.get(p), toLegacy.get(p), toNew.get(p)));
+            }
+            boolean routingWanted = st.routerRunning() && st.phase() == Phase.ROUTING;
+            if (routingWanted && routers.isEmpty()) {
+                problems.add("routing should run but no routing instance is in group " + routing);
+            }
+            if (st.phase() == Phase.ROUTING) {
+                members.forEach((role, n) -> {
+                    if (n == 0) {
+                        problems.add("the " + role + " version (group " + ctx.service(role).group() + ") has no members: it is not consuming");
+                    }
+                });
+            }
+        } else {
+            Role owner = st.phase() == Phase.PROMOTED ? Role.NEW : Role.LEGACY;
+            Map<Integer, Long> lag = cluster.lag(ctx.service(owner).group(), ctx.topic());
+            lag.forEach((p, l) -> rows.add(new Partition(p, st.startOffsets().get(p), null, null,
+                    owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
+        }
+        if (st.lastCheck() != null && !st.lastCheck().clean()) {
+            problems.add("the last check_data (" + st.lastCheck().at() + ") found a difference of " + st.lastCheck().difference());
+        }
+        return new StatusReport(ctx.name(), ctx.topic(), ctx.engine(), ctx.platform(), problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED,
+                List.copyOf(problems), st.phase(), st.routing(), st.share(), st.shareSet(), st.routerRunning(), routers, members,
+                st.lastChange(), st.lastCheck(), st.handover(), st.rollout(), st.lastGate(), rows, withHistory ? st.history() : null);
+    }
+
+    @JsonIgnore
+    public int exitCode() {
+        return status.exitCode;
+    }
+
+    void print(PrintWriter out) {
+        out.println("context   " + context + " (topic " + topic + ", engine " + engine.word() + ", platform " + platform.word() + ")");
+        if (status == Health.NO_MIGRATION) {
+            out.println("phase     no migration (run migration to start one)");
+            return;
+        }
+        out.println("phase     " + phase.word());
+        MigrationState.Change c = shareSet;
+        out.println("share     " + Text.percent(share) + " to the new version, routing " + routing.word()
+                + (c == null ? "" : "; set " + c.at() + " by " + c.user() + "@" + c.host() + " (" + c.command() + ")"));
+        if (phase.active()) {
+            out.println("router    " + (routerRunning ? "run flag on" : "stopped (run flag off)") + ", " + routerInstances.size()
+                    + " instance(s)" + (routerInstances.isEmpty() ? "" : ": " + String.join(", ", routerInstances.stream()
+                    .map(m -> m.clientId() + "@" + m.host() + " " + m.partitions()).toList())));
+        }
+        out.println("versions  legacy " + versionMembers.get(Role.LEGACY) + " member(s); new " + versionMembers.get(Role.NEW) + " member(s)");
+        if (handover != null) {
+            out.println("hand-over to " + handover.to() + (handover.offsetsApplied() ? ", offsets applied" : "")
+                    + (handover.started() ? ", started on " + topic : ""));
+        }
+        MigrationState.Check k = lastCheck;
+        out.println("checked   " + (k == null ? "never (run check_data)" : (k.clean() ? "clean" : "MISMATCH") + " at " + k.at()
+                + ": consumed " + k.consumed() + " = legacy " + k.toLegacy() + " + new " + k.toNew() + " (difference " + k.difference() + ")"));
+        if (!partitions.isEmpty()) {
+            out.println();
+            Table t = new Table("PARTITION", "START OFFSET", "ROUTER POSITION", "ROUTER LAG", "LEGACY LAG", "NEW LAG",
+                    "ROUTED TO LEGACY", "ROUTED TO NEW");
+            for (Partition r : partitions) {
+                t.row(r.partition(), dash(r.startOffset()), dash(r.routerPosition()), dash(r.routerLag()), dash(r.legacyLag()),
+                        dash(r.newLag()), dash(r.routedToLegacy()), dash(r.routedToNew()));
+            }
+            t.print(out);
+        }
+        for (String p : problems) {
+            out.println("DEGRADED: " + p);
+        }
+        if (history != null) {
+            out.println();
+            Table h = new Table("TIME", "USER", "HOST", "COMMAND", "CHANGE");
+            for (MigrationState.Change ch : history) {
+                h.row(ch.at(), ch.user(), ch.host(), ch.command(), ch.what());
+            }
+            h.print(out);
+        }
+    }
+
+    private static String dash(Long v) {
+        return v == null ? "-" : String.valueOf(v);
+    }
+}

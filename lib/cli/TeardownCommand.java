@@ -1,0 +1,134 @@
+package canary.cli;
+
+import java.io.Console;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import canary.common.UserException;
+import canary.context.Context;
+import canary.kafka.KafkaCluster;
+import canary.platform.LocalLock;
+import canary.platform.Processes;
+import canary.platform.Terraform;
+
+@Command(name = "teardown", mixinStandardHelpOptions = true,
+        description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
+                + "the state folder (for the local platform: the broker and all its data). The original topic of an existing "
+                + "cluster is never deleted. confluent-cloud: then runs terraform destroy -auto-approve in terraform/ (the same "
+                + "TF_VAR_confluent_cloud_api_key and TF_VAR_confluent_cloud_api_secret as setup), which deletes the whole "
+                + "environment. Asks for confirmation on a terminal; --yes otherwise.",
+        footer = {"", "Example:", "  ./jbang teardown.java services_examples/context.yaml --yes"})
+public final class TeardownCommand extends ProvisioningCommand {
+
+    @Option(names = {"-y", "--yes"}, description = "do not ask for confirmation")
+    boolean yes;
+
+    @Option(names = "--dry-run", description = "print what would be stopped and deleted, change nothing")
+    boolean dryRun;
+
+    public TeardownCommand() {
+        this(null, System::getenv);
+    }
+
+    /** @param terraformBinary the terraform to run, or null for -Dcanary.terraform or terraform on the PATH */
+    public TeardownCommand(Path terraformBinary, Function<String, String> env) {
+        super(terraformBinary, env);
+    }
+
+    @Override
+    public Integer call() {
+        Context ctx = context();
+        PrintWriter out = out();
+        Processes processes = new Processes(ctx.stateDir());
+        List<String> running = processes.running();
+        boolean cloud = ctx.platform() == Context.PlatformKind.CONFLUENT_CLOUD;
+        Terraform tf = cloud ? new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), env, out) : null;
+        String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
+                + (ctx.platform() == Context.PlatformKind.LOCAL ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
+                + (cloud ? ", run " + tf.show(Terraform.destroyArgs(ctx)) + " (deletes the Confluent Cloud environment)" : "")
+                + " and delete " + ctx.stateDir();
+        if (dryRun) {
+            out.println("dry run: would " + what);
+            return 0;
+        }
+        if (!yes) {
+            Console console = System.console();
+            if (console == null) {
+                throw new UserException("teardown deletes things and no terminal is attached to confirm: add --yes");
+            }
+            String answer = console.readLine("teardown will %s. Type 'yes' to go on: ", what);
+            if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
+                out.println("teardown cancelled: nothing changed");
+                return 1;
+            }
+        }
+        if (cloud) {
+            tf.requireCredentials();
+        }
+        try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
+            stopAndRemove(ctx, out, processes, running, cloud);
+        }
+        if (cloud) {
+            tf.destroy(ctx);
+        }
+        deleteTree(ctx.stateDir());
+        out.println("deleted " + ctx.stateDir());
+        out.println("teardown done");
+        return 0;
+    }
+
+    private void stopAndRemove(Context ctx, PrintWriter out, Processes processes, List<String> running, boolean cloud) {
+        if (ctx.platform() != Context.PlatformKind.LOCAL) {
+            try (Session s = wiring.open(ctx, commandLine(), out, timeout);
+                 KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
+                s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
+                List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic()));
+                if (!deleted.isEmpty()) {
+                    out.println("deleted topics " + String.join(", ", deleted));
+                }
+            } catch (RuntimeException e) {
+                UserException known = Cli.explain(e);
+                if (!cloud || known == null) {
+                    throw e;
+                }
+                // terraform destroy removes the cluster with everything in it
+                out.println("skipping the cleanup inside the cluster (" + known.getMessage() + "): terraform destroy removes it all");
+            }
+        }
+        // Services first, the broker last: they need it to leave their groups cleanly.
+        List<String> order = new ArrayList<>(running);
+        order.sort(Comparator.comparing(n -> n.equals(SetupCommand.BROKER) ? 1 : 0));
+        for (String name : order) {
+            processes.stop(name, Duration.ofSeconds(20));
+            out.println("stopped " + name);
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot delete " + dir + ": " + e.getMessage());
+        }
+    }
+
+    public static void main(String[] args) {
+        Cli.main(new TeardownCommand(), args);
+    }
+}

@@ -1,0 +1,351 @@
+package canary.context;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import canary.common.Durations;
+import canary.common.Table;
+import canary.common.Text;
+import canary.common.UserException;
+
+/**
+ * The progressive plan of a release, from the {@code rollout} key of the context: share steps, each
+ * held for a while, optionally ending with {@code promote}; the gates that must pass before each
+ * advance; what to do when one fails. An immutable value; errors name the file, the key and what is
+ * expected, like every error of {@link Context}.
+ *
+ * <pre>
+ * rollout:
+ *   steps:
+ *     - share: 0.1
+ *       hold: 30m
+ *     - share: 1.0
+ *       hold: 10m
+ *     - promote
+ *   gates:
+ *     max_lag: 10000
+ *     check_data: true
+ *     command: ["./probe.sh", "{service}"]
+ *   on_failure: hold
+ * </pre>
+ */
+public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
+
+    /** The key of the plan in the context file. */
+    public static final String KEY = "rollout";
+
+    /**
+     * One step: route {@code share} to the new version and keep it for at least {@code hold}, or
+     * (only as the last step) promote the new version.
+     */
+    public record Step(boolean promote, double share, Duration hold) {
+
+        public static Step share(double share, Duration hold) {
+            return new Step(false, share, hold);
+        }
+
+        public static Step promoteStep() {
+            return new Step(true, 1.0, Duration.ZERO);
+        }
+
+        /** For people: "share 25 %, hold 1 h" or "promote". */
+        public String describe() {
+            return promote ? "promote" : "share " + Text.percent(share) + ", hold " + Durations.compact(hold);
+        }
+    }
+
+    /**
+     * What must hold before each advance, besides routing running and both versions consuming (always
+     * checked): the lag of each version at most {@code maxLag} records (summed over partitions),
+     * the probe {@code command} exiting 0, and check_data clean (always: the last check_data, if any, was clean).
+     */
+    public record Gates(OptionalLong maxLag, boolean checkData, List<String> command) {
+
+        public static Gates defaults() {
+            return new Gates(OptionalLong.empty(), true, List.of());
+        }
+
+        /** The gates in the order they are evaluated, for people. */
+        public List<String> describe() {
+            List<String> out = new ArrayList<>();
+            out.add("routing runs and both versions consume");
+            maxLag.ifPresent(l -> out.add("the lag of each version is at most " + l + " records"));
+            out.add("the last check_data, if any, found no difference");
+            if (!command.isEmpty()) {
+                out.add("the probe " + String.join(" ", command) + " exits 0");
+            }
+            if (checkData) {
+                out.add("check_data is clean");
+            }
+            return out;
+        }
+    }
+
+    public enum OnFailure {
+        /** Keep the current step and exit 1; the next run evaluates the gates again. */
+        HOLD("hold"),
+        /** Hand the original topic back to the legacy version. */
+        ROLLBACK("rollback");
+
+        public final String word;
+
+        OnFailure(String word) {
+            this.word = word;
+        }
+    }
+
+    public RolloutPlan {
+        steps = List.copyOf(steps);
+    }
+
+    /** The number of steps, promote included. */
+    public int size() {
+        return steps.size();
+    }
+
+    public Step step(int index) {
+        return steps.get(index);
+    }
+
+    /** Whether the plan ends by promoting the new version. */
+    public boolean promotes() {
+        return steps.get(steps.size() - 1).promote();
+    }
+
+    /** The share the migration starts with: the first step's. */
+    public double firstShare() {
+        return steps.get(0).share();
+    }
+
+    /** The plan for people: a table of steps, then the gates and what happens when one fails. */
+    public List<String> describe() {
+        Table t = new Table("STEP", "ACTION", "SHARE", "HOLD");
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            String action = s.promote() ? "promote" : i == 0 ? "start migration" : "update share";
+            t.row(i + 1, action, s.promote() ? "-" : Text.percent(s.share()), s.promote() ? "-" : compact(s.hold()));
+        }
+        List<String> out = new ArrayList<>(t.toString().lines().toList());
+        out.add("");
+        out.add("gates before each advance:");
+        for (String g : gates.describe()) {
+            out.add("  - " + g);
+        }
+        out.add("on a failed gate: " + (onFailure == OnFailure.HOLD
+                ? "hold (no change, exit 1; the next run evaluates the gates again)"
+                : "rollback (hand the original topic back to the legacy version, exit 1)"));
+        if (!promotes()) {
+            out.add("the plan ends at " + Text.percent(steps.get(steps.size() - 1).share())
+                    + " without promote: promote by hand (promote.java or rollout.java --promote-now)");
+        }
+        return out;
+    }
+
+    /** A duration as operators write it in the plan: 1h30m, 10m, 45s, 0s (below a second: rounded down). */
+    public static String compact(Duration d) {
+        long s = Math.max(0, d.toSeconds());
+        StringBuilder sb = new StringBuilder();
+        if (s >= 86_400 && s % 86_400 == 0) {
+            return (s / 86_400) + "d";
+        }
+        if (s >= 3600) {
+            sb.append(s / 3600).append('h');
+        }
+        if (s % 3600 >= 60) {
+            sb.append((s % 3600) / 60).append('m');
+        }
+        if (s % 60 != 0 || sb.length() == 0) {
+            sb.append(s % 60).append('s');
+        }
+        return sb.toString();
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    /** The plan of a context; fails with a clear line when the context has none or it is wrong. */
+    public static RolloutPlan of(Context ctx) {
+        return of(ctx, System::getenv);
+    }
+
+    public static RolloutPlan of(Context ctx, Function<String, String> env) {
+        JsonNode node = ctx.extensions().get(KEY);
+        if (node == null || node.isNull()) {
+            throw new Context.ContextException(ctx.file() + ": missing key '" + KEY + "' (the progressive plan: steps with share and "
+                    + "hold, optionally ending with promote; gates; on_failure)");
+        }
+        return parse(ctx.file(), node, env);
+    }
+
+    /** Parses the value of the {@code rollout} key of {@code file}. */
+    public static RolloutPlan parse(Path file, JsonNode node, Function<String, String> env) {
+        return new Reader(file, env).plan(node);
+    }
+
+    /** Walks the YAML of the plan; every error names the file, the key and what is expected. */
+    private static final class Reader {
+        private static final String STEP_EXPECTED = "a mapping with share and hold (e.g. {share: 0.25, hold: 1h}) or the word promote";
+        private static final String SHARE_EXPECTED = "a share from 0 to 1 such as 0.25, .25 or 25%";
+        private static final String HOLD_EXPECTED = "a duration such as 30s, 5m or 1h30m";
+
+        private final Path file;
+        private final Function<String, String> env;
+
+        Reader(Path file, Function<String, String> env) {
+            this.file = file;
+            this.env = env;
+        }
+
+        RolloutPlan plan(JsonNode node) {
+            Map<String, JsonNode> m = object(node, KEY, Set.of("steps", "gates", "on_failure"));
+            List<Step> steps = steps(m.get("steps"));
+            Gates gates = m.containsKey("gates") && !m.get("gates").isNull() ? gates(m.get("gates")) : Gates.defaults();
+            OnFailure onFailure = onFailure(m.get("on_failure"));
+            return new RolloutPlan(steps, gates, onFailure);
+        }
+
+        List<Step> steps(JsonNode node) {
+            String key = KEY + ".steps";
+            if (node == null || node.isNull()) {
+                throw new Context.ContextException(file + ": missing key '" + key + "' (a list of steps: {share: 0.1, hold: 30m}, ..., "
+                        + "optionally promote as the last)");
+            }
+            if (!node.isArray() || node.isEmpty()) {
+                throw bad(key, "a non-empty list of steps, each " + STEP_EXPECTED, describe(node));
+            }
+            List<Step> steps = new ArrayList<>();
+            for (int i = 0; i < node.size(); i++) {
+                JsonNode n = node.get(i);
+                String at = key + "[" + i + "]";
+                String which = " (step " + (i + 1) + ")";
+                if (n.isTextual() && n.asText().trim().equals("promote")) {
+                    if (i != node.size() - 1) {
+                        throw bad(at, which, "promote only as the last step (after it there is nothing left to route)", "promote");
+                    }
+                    if (i == 0) {
+                        throw bad(at, which, "a share step first: the first step's share is the migration's share", "promote");
+                    }
+                    steps.add(Step.promoteStep());
+                    continue;
+                }
+                if (!n.isObject()) {
+                    throw bad(at, which, STEP_EXPECTED, describe(n));
+                }
+                Map<String, JsonNode> sm = object(n, at, Set.of("share", "hold"));
+                double share = share(sm.get("share"), at + ".share", which);
+                Duration hold = hold(sm.get("hold"), at + ".hold", which);
+                if (!steps.isEmpty() && share < steps.get(steps.size() - 1).share()) {
+                    throw bad(at + ".share", which, "a share not below the step before (" + Text.percent(steps.get(steps.size() - 1).share())
+                            + "): shares never decrease", describe(sm.get("share")));
+                }
+                steps.add(Step.share(share, hold));
+            }
+            return steps;
+        }
+
+        double share(JsonNode n, String key, String which) {
+            if (n == null || n.isNull()) {
+                throw new Context.ContextException(file + ": missing key '" + key + "'" + which + " (" + SHARE_EXPECTED + ")");
+            }
+            if (!n.isNumber() && !n.isTextual()) {
+                throw bad(key, which, SHARE_EXPECTED, describe(n));
+            }
+            try {
+                return Share.parse(n.asText());
+            } catch (UserException e) {
+                throw bad(key, which, SHARE_EXPECTED, describe(n));
+            }
+        }
+
+        Duration hold(JsonNode n, String key, String which) {
+            if (n == null || n.isNull()) {
+                return Duration.ZERO;
+            }
+            if (!n.isTextual() && !(n.isIntegralNumber() && n.asLong() == 0)) {
+                throw bad(key, which, HOLD_EXPECTED, describe(n));
+            }
+            try {
+                return Durations.parse(n.asText().equals("0") ? "0s" : n.asText());
+            } catch (IllegalArgumentException e) {
+                throw bad(key, which, HOLD_EXPECTED, describe(n));
+            }
+        }
+
+        Gates gates(JsonNode node) {
+            String key = KEY + ".gates";
+            Map<String, JsonNode> m = object(node, key, Set.of("max_lag", "check_data", "command"));
+            OptionalLong maxLag = OptionalLong.empty();
+            JsonNode lag = m.get("max_lag");
+            if (lag != null && !lag.isNull()) {
+                if (!lag.isIntegralNumber() || !lag.canConvertToLong() || lag.asLong() < 0) {
+                    throw bad(key + ".max_lag", "", "a whole number of records from 0 up (the most lag each version may have)", describe(lag));
+                }
+                maxLag = OptionalLong.of(lag.asLong());
+            }
+            boolean checkData = true;
+            JsonNode check = m.get("check_data");
+            if (check != null && !check.isNull()) {
+                if (!check.isBoolean()) {
+                    throw bad(key + ".check_data", "", "true or false", describe(check));
+                }
+                checkData = check.asBoolean();
+            }
+            List<String> command = command(m.get("command"), key + ".command");
+            return new Gates(maxLag, checkData, command);
+        }
+
+        List<String> command(JsonNode n, String key) {
+            if (n == null || n.isNull()) {
+                return List.of();
+            }
+            String expected = "a non-empty list of arguments, e.g. [\"./probe.sh\", \"{service}\"] (run without a shell)";
+            if (!n.isArray() || n.isEmpty()) {
+                throw bad(key, "", expected, describe(n));
+            }
+            List<String> out = new ArrayList<>();
+            for (JsonNode a : n) {
+                if (!a.isValueNode() || a.isNull()) {
+                    throw bad(key, "", expected, describe(n));
+                }
+                out.add(Context.substitute(a.asText(), env, file + ": key '" + key + "'"));
+            }
+            return List.copyOf(out);
+        }
+
+        OnFailure onFailure(JsonNode n) {
+            if (n == null || n.isNull()) {
+                return OnFailure.HOLD;
+            }
+            String v = n.isValueNode() ? n.asText().trim() : "";
+            for (OnFailure f : OnFailure.values()) {
+                if (f.word.equals(v)) {
+                    return f;
+                }
+            }
+            throw bad(KEY + ".on_failure", "", "hold or rollback", describe(n));
+        }
+
+        Map<String, JsonNode> object(JsonNode node, String where, Set<String> allowed) {
+            return Context.mapping(file, node, where, allowed);
+        }
+
+        Context.ContextException bad(String key, String expected, String got) {
+            return bad(key, "", expected, got);
+        }
+
+        Context.ContextException bad(String key, String which, String expected, String got) {
+            return new Context.ContextException(file + ": key '" + key + "'" + which + ": expected " + expected + ", got " + got);
+        }
+
+        static String describe(JsonNode n) {
+            return Context.describe(n);
+        }
+    }
+}

@@ -1,0 +1,407 @@
+package canary.engine.ksqldb;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import canary.common.Text;
+import canary.common.UserException;
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Context.EngineKind;
+import canary.context.Routing;
+import canary.engine.ksqldb.KsqlClient.KsqlQuery;
+import canary.engine.ksqldb.KsqlStatements.Names;
+import canary.engine.ksqldb.KsqlStatements.SourceFormat;
+import canary.kafka.KafkaCluster;
+import canary.release.Engine;
+import canary.release.Integrity;
+import canary.release.Lag;
+import canary.release.MigrationState;
+
+/**
+ * The ksqlDB engine: the original design, with its defects fixed. Three persistent queries on a
+ * ksqlDB server route the original topic:
+ * <pre>
+ * original topic --> source stream --> rating query --> &lt;topic&gt;_rated (+ FOR_NEW)
+ *                                      filter query --> &lt;topic&gt;_legacy (FOR_NEW = false)
+ *                                      filter query --> &lt;topic&gt;_new    (FOR_NEW = true)
+ * </pre>
+ * <ul>
+ *   <li>The rating query keeps records with {@code ROWOFFSET >= start} of their partition: a
+ *       committed offset is the next record to process. The queries run as soon as they are
+ *       created; that criterion, not the moment they start, decides where routing begins.</li>
+ *   <li>Query ids and consumer groups come from {@code SHOW QUERIES EXTENDED}, never from naming
+ *       rules; they are kept in the state under {@code rating}, {@code legacy}, {@code new} and
+ *       {@code rating.group}, {@code legacy.group}, {@code new.group}.</li>
+ *   <li>Pausing pauses the rating query, then waits until the two filter queries' groups have
+ *       processed every record of {@code <topic>_rated} (the original waited only for the services).</li>
+ *   <li>The hand-over position is the rating query group's committed offsets on the original topic,
+ *       once they have stopped moving (never a sum of derived-topic offsets).</li>
+ * </ul>
+ */
+public final class KsqlEngine implements Engine {
+
+    /** The name the source stream gives the record key. */
+    public static final String KEY_COLUMN = "CANARY_KEY";
+
+    /** Keys of the map {@link #create} returns (kept in the state). */
+    static final String RATING = "rating";
+    static final String LEGACY = "legacy";
+    static final String NEW = "new";
+    static final String GROUP = ".group";
+
+    /** Value formats whose columns ksqlDB can infer from Schema Registry: the context names no columns. */
+    static final Set<String> INFERRED_VALUE_FORMATS = Set.of("JSON_SR", "AVRO", "PROTOBUF");
+
+    private final Context ctx;
+    private final KafkaCluster cluster;
+    private final KsqlClient client;
+    private final Waits.Progress progress;
+    private final Names names;
+    private final Duration settle;
+    private final Duration positionTimeout;
+
+    /**
+     * @param settle          how long apart two equal reads of the rating group's committed offsets
+     *                        must be for {@link #position} to take them as stable
+     * @param positionTimeout the longest {@link #position} waits for them to stop moving
+     */
+    public KsqlEngine(Context ctx, KafkaCluster cluster, KsqlClient client, Waits.Progress progress,
+                      Duration settle, Duration positionTimeout) {
+        this.ctx = Objects.requireNonNull(ctx, "ctx");
+        this.cluster = Objects.requireNonNull(cluster, "cluster");
+        this.client = Objects.requireNonNull(client, "client");
+        this.progress = progress;
+        this.names = Names.of(ctx.topic());
+        this.settle = settle;
+        this.positionTimeout = positionTimeout;
+    }
+
+    public KsqlEngine(Context ctx, KafkaCluster cluster, KsqlClient client, Waits.Progress progress) {
+        this(ctx, cluster, client, progress, Duration.ofMillis(500), Duration.ofMinutes(2));
+    }
+
+    /** The client of a context's {@code ksqldb} section (endpoint, API key and secret already resolved). */
+    public static KsqlClient client(Context ctx) {
+        Context.KsqlConnection k = ctx.ksqldb().orElseThrow(() -> new UserException(ctx.file()
+                + ": key 'ksqldb': required with engine ksqldb (endpoint, api_key, api_secret)"));
+        java.net.URI uri;
+        try {
+            uri = java.net.URI.create(k.endpoint());
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ctx.file() + ": key 'ksqldb.endpoint': not a URL: " + Text.firstLine(e.getMessage()));
+        }
+        return new KsqlClient(uri, k.apiKey().orElse(null), k.apiSecret().orElse(null));
+    }
+
+    @Override
+    public EngineKind kind() {
+        return EngineKind.KSQLDB;
+    }
+
+    Names names() {
+        return names;
+    }
+
+    // ------------------------------------------------------------------ preflight
+
+    @Override
+    public void preflight(boolean allowAtLeastOnce) {
+        sourceFormat();
+        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME.
+        client.requirePauseResume("PAUSE and RESUME");
+        Map<String, String> properties = client.showProperties();
+        if (!KsqlClient.isExactlyOnce(properties)) {
+            String guarantee = KsqlClient.processingGuarantee(properties).orElse("not reported");
+            String why = "ksqlDB at " + client.endpoint() + " runs with processing.guarantee " + guarantee
+                    + ": a crash under at-least-once can route a record to both versions";
+            if (!allowAtLeastOnce) {
+                throw new UserException(why + "; set ksql.streams.processing.guarantee=exactly_once_v2 on the server, "
+                        + "or accept it with --allow-at-least-once");
+            }
+            progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
+        }
+    }
+
+    /** The source stream's key and formats from the context; refuses what ksqlDB cannot read without column declarations. */
+    SourceFormat sourceFormat() {
+        String valueFormat = ctx.valueFormat().toUpperCase(Locale.ROOT);
+        if (!INFERRED_VALUE_FORMATS.contains(valueFormat)) {
+            throw new UserException(ctx.file() + ": key 'value_format': engine ksqldb needs a format whose schema is in Schema Registry "
+                    + "(JSON_SR, AVRO or PROTOBUF) so that ksqlDB knows the columns; got " + valueFormat);
+        }
+        boolean keyless = ctx.keyFormat().equalsIgnoreCase("NONE");
+        try {
+            return new SourceFormat(keyless ? null : KEY_COLUMN, ctx.keyType(), ctx.keyFormat(), valueFormat, null);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ctx.file() + ": keys 'key_type', 'key_format', 'value_format': " + e.getMessage());
+        }
+    }
+
+    private String keyColumn() {
+        return ctx.keyFormat().equalsIgnoreCase("NONE") ? null : KEY_COLUMN;
+    }
+
+    private Routing routing(MigrationState state) {
+        return state.routing();
+    }
+
+    // ------------------------------------------------------------------ create
+
+    @Override
+    public Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout) {
+        SourceFormat format = sourceFormat();
+        int partitions = startOffsets.size();
+        List<String> plan = new ArrayList<>();
+        List<String> streams = new ArrayList<>();
+        plan.add(KsqlStatements.createSourceStream(names, format));
+        streams.add(names.sourceStream());
+        plan.add(KsqlStatements.createRatingStream(names, startOffsets, partitions, routing(state), state.share(), keyColumn()));
+        streams.add(names.ratedStream());
+        plan.add(KsqlStatements.createFilterStream(names, false, partitions, null));
+        streams.add(names.legacyStream());
+        plan.add(KsqlStatements.createFilterStream(names, true, partitions, null));
+        streams.add(names.newStream());
+
+        Set<String> existing = existingStreams();
+        List<String> created = new ArrayList<>();
+        try {
+            for (int i = 0; i < plan.size(); i++) {
+                String stream = streams.get(i);
+                if (existing.contains(stream.toUpperCase(Locale.ROOT))) {
+                    progress.accept("stream " + stream + " already exists on ksqlDB");
+                    continue;
+                }
+                client.execute(plan.get(i), KsqlStatements.QUERY_PROPERTIES);
+                created.add(stream);
+                progress.accept("created stream " + stream);
+            }
+            Map<String, String> ids = queryIds(client.showQueriesExtended());
+            progress.accept("queries: rating " + ids.get(RATING) + ", legacy " + ids.get(LEGACY) + ", new " + ids.get(NEW));
+            return ids;
+        } catch (RuntimeException e) {
+            undoCreate(created, e);
+            throw e;
+        }
+    }
+
+    /** Drops what one create call made, dependents first, so that a failed migration leaves nothing half-created. */
+    private void undoCreate(List<String> created, RuntimeException cause) {
+        if (created.isEmpty()) {
+            return;
+        }
+        progress.accept("ksqlDB refused a step (" + Text.firstLine(cause.getMessage()) + "): dropping the streams this migration created");
+        List<String> reversed = new ArrayList<>(created);
+        java.util.Collections.reverse(reversed);
+        for (String stream : reversed) {
+            String drop = stream.equals(names.sourceStream())
+                    ? "DROP STREAM IF EXISTS " + stream + ";"
+                    : KsqlStatements.dropWithTopic(stream);
+            try {
+                client.execute(drop);
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+                progress.accept("could not drop " + stream + " (" + Text.firstLine(e.getMessage()) + "): rollback removes it");
+            }
+        }
+    }
+
+    private Set<String> existingStreams() {
+        Set<String> out = new java.util.HashSet<>();
+        for (JsonNode entity : client.execute("SHOW STREAMS;")) {
+            for (JsonNode s : entity.path("streams")) {
+                out.add(s.path("name").asText().toUpperCase(Locale.ROOT));
+            }
+        }
+        return out;
+    }
+
+    /** Ids and consumer groups of the three queries, as SHOW QUERIES EXTENDED reports them. */
+    Map<String, String> queryIds(List<KsqlQuery> queries) {
+        Map<String, String> ids = new LinkedHashMap<>();
+        Map<String, String> sinks = Map.of(RATING, names.ratedStream(), LEGACY, names.legacyStream(), NEW, names.newStream());
+        for (String role : List.of(RATING, LEGACY, NEW)) {
+            KsqlQuery q = queries.stream().filter(x -> x.writes(sinks.get(role))).findFirst()
+                    .orElseThrow(() -> new UserException(UserException.ENVIRONMENT, "ksqlDB at " + client.endpoint()
+                            + " lists no query writing " + sinks.get(role) + " (SHOW QUERIES EXTENDED)"));
+            if (q.consumerGroupId() == null || q.consumerGroupId().isBlank()) {
+                throw new UserException(UserException.ENVIRONMENT, "ksqlDB at " + client.endpoint() + " reports no consumerGroupId for query "
+                        + q.queryId() + " (SHOW QUERIES EXTENDED): the hand-over needs it");
+            }
+            ids.put(role, q.queryId());
+            ids.put(role + GROUP, q.consumerGroupId());
+        }
+        return ids;
+    }
+
+    /** The ids kept in the state, or (for a state without them) those the server reports now. */
+    private Map<String, String> ids(MigrationState state) {
+        Map<String, String> kept = state.queryIds() == null ? Map.of() : state.queryIds();
+        if (kept.keySet().containsAll(List.of(RATING, LEGACY, NEW, RATING + GROUP, LEGACY + GROUP, NEW + GROUP))) {
+            return kept;
+        }
+        return queryIds(client.showQueriesExtended());
+    }
+
+    private KsqlQuery query(String queryId) {
+        return client.showQueriesExtended().stream().filter(q -> q.queryId().equals(queryId)).findFirst()
+                .orElseThrow(() -> new UserException(UserException.ENVIRONMENT, "ksqlDB at " + client.endpoint() + " has no query "
+                        + queryId + " (the rating query of this migration): roll back to give " + ctx.topic() + " back to the legacy version"));
+    }
+
+    // ------------------------------------------------------------------ resume / pause
+
+    @Override
+    public void resume(MigrationState state, Duration timeout) {
+        String rating = ids(state).get(RATING);
+        KsqlQuery q = query(rating);
+        if (!q.running()) {
+            client.resume(rating);
+            progress.accept("resumed the rating query " + rating);
+        }
+        Waits.untilNothingLeft("the rating query " + rating + " runs on every ksqlDB server", timeout, progress, () -> {
+            KsqlQuery now = query(rating);
+            failOnError(now);
+            return now.running() ? null : "status " + now.statusCount();
+        });
+    }
+
+    @Override
+    public void pause(MigrationState state, Duration timeout) {
+        Map<String, String> ids = ids(state);
+        String rating = ids.get(RATING);
+        KsqlQuery q = query(rating);
+        if (!q.paused()) {
+            client.pause(rating);
+            progress.accept("paused the rating query " + rating);
+            Waits.untilNothingLeft("the rating query " + rating + " is paused on every ksqlDB server", timeout, progress, () -> {
+                KsqlQuery now = query(rating);
+                failOnError(now);
+                return now.paused() ? null : "status " + now.statusCount();
+            });
+        }
+        for (String role : List.of(LEGACY, NEW)) {
+            String group = ids.get(role + GROUP);
+            Waits.untilNothingLeft("the " + role + " filter query " + ids.get(role) + " has processed every record of " + ctx.ratedTopic(),
+                    timeout, progress, () -> Lag.remaining(role + " filter query", cluster.unprocessed(group, ctx.ratedTopic(), timeout)));
+        }
+    }
+
+    private void failOnError(KsqlQuery q) {
+        if (q.statusCount().getOrDefault("ERROR", 0) > 0) {
+            throw new UserException(UserException.ENVIRONMENT, "the query " + q.queryId() + " is in ERROR on ksqlDB at " + client.endpoint()
+                    + " (status " + q.statusCount() + "): see EXPLAIN " + q.queryId() + " on the server");
+        }
+    }
+
+    // ------------------------------------------------------------------ share
+
+    @Override
+    public void applyShare(MigrationState state, double share) {
+        Map<Integer, Long> start = state.startOffsets();
+        client.execute(KsqlStatements.replaceRatingStream(names, start, start.size(), routing(state), share, keyColumn()),
+                KsqlStatements.QUERY_PROPERTIES);
+        progress.accept("replaced the rating query: share " + Text.percent(share) + " to the new version");
+    }
+
+    // ------------------------------------------------------------------ position and counts
+
+    /**
+     * The rating query group's committed offsets on the original topic, read until two reads
+     * {@code settle} apart agree. A partition where the group is still below the start offset (or
+     * has committed nothing) has routed nothing yet: its position is the start offset, never lower,
+     * or the surviving version would process again records legacy had already processed.
+     */
+    @Override
+    public Map<Integer, Long> position(MigrationState state) {
+        String group = routingGroup(state);
+        AtomicReference<Map<Integer, Long>> last = new AtomicReference<>(cluster.committedOffsets(group, ctx.topic()));
+        long[] lastAt = {System.nanoTime()};
+        Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic() + " stop moving",
+                positionTimeout, progress, () -> {
+                    long waited = System.nanoTime() - lastAt[0];
+                    if (waited < settle.toNanos()) {
+                        sleep(Duration.ofNanos(settle.toNanos() - waited));
+                    }
+                    Map<Integer, Long> now = cluster.committedOffsets(group, ctx.topic());
+                    String moved = now.equals(last.get()) ? null : "still moving: " + now;
+                    last.set(now);
+                    lastAt[0] = System.nanoTime();
+                    return moved;
+                });
+        Map<Integer, Long> out = new TreeMap<>();
+        state.startOffsets().forEach((p, start) -> out.put(p, Math.max(start, last.get().getOrDefault(p, start))));
+        return out;
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(Math.max(1, d.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(UserException.ENVIRONMENT, "interrupted");
+        }
+    }
+
+    @Override
+    public Integrity count(MigrationState state, Duration timeout) {
+        return Integrity.of(ctx.ratedTopic(), cluster.countAll(ctx.ratedTopic(), timeout), cluster.countAll(ctx.legacyTopic(), timeout),
+                cluster.countAll(ctx.newTopic(), timeout));
+    }
+
+    // ------------------------------------------------------------------ remove
+
+    /**
+     * Drops the three derived streams with {@code DELETE TOPIC} (dependents first; a DROP ends the
+     * query writing the stream) and the source stream without it (its topic is the producers').
+     */
+    @Override
+    public void remove(MigrationState state, Duration timeout) {
+        for (String drop : KsqlStatements.dropAll(names)) {
+            client.execute(drop);
+        }
+        progress.accept("dropped the ksqlDB streams " + names.newStream() + ", " + names.legacyStream() + ", " + names.ratedStream()
+                + " (with their topics) and " + names.sourceStream());
+    }
+
+    @Override
+    public String routingGroup(MigrationState state) {
+        return ids(state).get(RATING + GROUP);
+    }
+
+    @Override
+    public String describeInstances(MigrationState state) {
+        try {
+            List<KsqlQuery> queries = client.showQueriesExtended();
+            List<String> parts = new ArrayList<>();
+            Map<String, String> sinks = new LinkedHashMap<>();
+            sinks.put(RATING, names.ratedStream());
+            sinks.put(LEGACY, names.legacyStream());
+            sinks.put(NEW, names.newStream());
+            sinks.forEach((role, sink) -> {
+                Optional<KsqlQuery> q = queries.stream().filter(x -> x.writes(sink)).findFirst();
+                parts.add(role + " " + q.map(x -> x.queryId() + " " + x.statusCount()).orElse("missing"));
+            });
+            return "ksqlDB at " + client.endpoint() + ": " + String.join(", ", parts);
+        } catch (RuntimeException e) {
+            UserException known = UserException.in(e);
+            return "ksqlDB at " + client.endpoint() + ": " + (known != null ? known.getMessage() : Text.firstLine(e.getMessage()));
+        }
+    }
+
+    @Override
+    public void close() {
+        // the client holds no connection to close; the cluster belongs to the caller
+    }
+}

@@ -1,0 +1,243 @@
+package canary.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import canary.common.Json;
+import canary.common.Text;
+import canary.common.UserException;
+import canary.context.Context;
+import canary.release.MigrationState;
+import canary.release.Operator;
+import canary.release.StateStore;
+
+/**
+ * The migration state in the cluster: the latest record for the context's key in the compacted
+ * topic {@code <topic>_canary_state}. Any host sees the same state. A write checks the version it
+ * read: writers share one transactional id per context, so a second writer fences the first, and the
+ * version is checked again after fencing; a stale write fails with a clear line.
+ */
+public final class KafkaStateStore implements StateStore {
+
+    private final Properties client;
+    private final String topic;
+    private final String key;
+    private final Operator operator;
+    private final Clock clock;
+    private KafkaProducer<byte[], byte[]> producer;
+    /** The version this store wrote last (-1: none, or it deleted the state): reads wait until they see it. */
+    private long lastWritten = -1;
+
+    /** @param operator who writes, recorded with every change; the clock says when */
+    public KafkaStateStore(Properties clientProperties, String topic, String contextName, Operator operator, Clock clock) {
+        this.client = clientProperties;
+        this.topic = topic;
+        this.key = contextName;
+        this.operator = operator;
+        this.clock = clock;
+    }
+
+    public static KafkaStateStore of(Context ctx, Properties clientProperties, Operator operator, Clock clock) {
+        return new KafkaStateStore(clientProperties, ctx.stateTopic(), ctx.name(), operator, clock);
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    /** Creates the compacted state topic unless it exists. */
+    @Override
+    public void ensureExists() {
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
+            cluster.createTopic(topic, 1, Map.of("cleanup.policy", "compact", "min.insync.replicas", "1"));
+        }
+    }
+
+    /** The current state, or empty when there is no migration (no record, a tombstone, or no topic). */
+    @Override
+    public Optional<MigrationState> read() {
+        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            Optional<MigrationState> s = readAll(c);
+            // commitTransaction() returns before the commit marker reaches the partition, so a read right after
+            // our own write may still end before it: read again until our write shows (read your own writes).
+            long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
+            while (s.map(MigrationState::version).orElse(-1L) < lastWritten && System.nanoTime() < deadline) {
+                sleep(50);
+                s = readAll(c);
+            }
+            return s;
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(UserException.ENVIRONMENT, "interrupted while reading the state");
+        }
+    }
+
+    /** A consumer of the state topic (read_committed, no group), for {@link #readAll} and {@link #parse}. */
+    public KafkaConsumer<byte[], byte[]> consumer() {
+        Properties p = new Properties();
+        p.putAll(client);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-state-reader-" + UUID.randomUUID().toString().substring(0, 8));
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Reads the partition from the beginning to its end and keeps the last value of the key. */
+    public Optional<MigrationState> readAll(KafkaConsumer<byte[], byte[]> c) {
+        TopicPartition tp = new TopicPartition(topic, 0);
+        if (c.partitionsFor(topic, Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS)).isEmpty()) {
+            return Optional.empty();
+        }
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        long end = c.endOffsets(List.of(tp)).get(tp);
+        Optional<MigrationState> last = Optional.empty();
+        long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
+        while (c.position(tp) < end) {
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                Optional<MigrationState> s = parse(r);
+                if (s != null) {
+                    last = s;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot read the state topic " + topic + " to its end within "
+                        + KafkaCluster.API_TIMEOUT_MS / 1000 + " s");
+            }
+        }
+        return last;
+    }
+
+    /** A record's state for our key: null if it is about another key, empty for a tombstone. */
+    public Optional<MigrationState> parse(ConsumerRecord<byte[], byte[]> r) {
+        if (r.key() == null || !key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+            return null;
+        }
+        if (r.value() == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Json.MAPPER.readValue(r.value(), MigrationState.class));
+        } catch (java.io.IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "the state record of context '" + key + "' in " + topic
+                    + " (offset " + r.offset() + ") is not readable: " + Text.firstLine(e.getMessage()));
+        }
+    }
+
+    /**
+     * Writes {@code next} if the stored state still has {@code expectedVersion} (−1: there must be no
+     * state). Returns what was written: {@code next} with version + 1 and one more line of history.
+     */
+    @Override
+    public MigrationState write(long expectedVersion, MigrationState next, String what) {
+        MigrationState toWrite = next.next(expectedVersion, change(what));
+        send(expectedVersion, serialize(toWrite));
+        lastWritten = toWrite.version();
+        return toWrite;
+    }
+
+    /** Removes the state (a tombstone), checking the version like a write. */
+    @Override
+    public void delete(long expectedVersion) {
+        send(expectedVersion, null);
+        lastWritten = -1;
+    }
+
+    private void send(long expectedVersion, byte[] value) {
+        try {
+            KafkaProducer<byte[], byte[]> p = producer();
+            long stored = read().map(MigrationState::version).orElse(-1L);
+            if (stored != expectedVersion) {
+                throw stale(expectedVersion, stored);
+            }
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, key.getBytes(StandardCharsets.UTF_8), value));
+            p.commitTransaction();
+        } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            closeProducer();
+            long stored = read().map(MigrationState::version).orElse(-1L);
+            throw stale(expectedVersion, stored);
+        } catch (KafkaException e) {
+            closeProducer();
+            throw new UserException(UserException.ENVIRONMENT, "cannot write the state of context '" + key + "' to " + topic + ": "
+                    + Text.firstLine(e.getMessage()), e);
+        }
+    }
+
+    private UserException stale(long expected, long stored) {
+        String by = read().map(MigrationState::lastChange)
+                .map(c -> " by " + c.user() + "@" + c.host() + " at " + c.at() + " (" + c.command() + ": " + c.what() + ")")
+                .orElse("");
+        return new StaleStateException("the state of context '" + key + "' changed while this command ran (read version "
+                + expected + ", now " + stored + by + "); nothing was written: check status and run again");
+    }
+
+    private byte[] serialize(MigrationState s) {
+        try {
+            return Json.MAPPER.writeValueAsBytes(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            Properties p = new Properties();
+            p.putAll(client);
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "canary-state-" + topic + "-" + key);
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
+            p.put(ProducerConfig.CLIENT_ID_CONFIG, "canary-state-writer-" + UUID.randomUUID().toString().substring(0, 8));
+            producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+            producer.initTransactions();
+        }
+        return producer;
+    }
+
+    private void closeProducer() {
+        if (producer != null) {
+            try {
+                producer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException ignored) {
+                // already failed; the next write opens a new one
+            }
+            producer = null;
+        }
+    }
+
+    MigrationState.Change change(String what) {
+        return new MigrationState.Change(clock.instant(), operator.user(), operator.host(), operator.command(), what);
+    }
+
+    @Override
+    public void close() {
+        closeProducer();
+    }
+}

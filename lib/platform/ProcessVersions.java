@@ -1,0 +1,135 @@
+package canary.platform;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import canary.common.Durations;
+import canary.common.UserException;
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Role;
+import canary.release.Cluster;
+import canary.release.Versions;
+
+/**
+ * Starts and stops the two versions of the service with the context's commands: a long-running
+ * {@code run} command the kit starts detached and stops by pid, or {@code start}/{@code stop}
+ * commands that return at once. Stopping waits until the version's group has no members, so that
+ * its committed offsets are final.
+ */
+public final class ProcessVersions implements Versions {
+
+    /** How long a freshly started command must stay alive to count as started. */
+    static final Duration STARTUP_CHECK = Duration.ofMillis(1500);
+
+    private final Context ctx;
+    private final Cluster cluster;
+    private final Processes processes;
+    private final Waits.Progress progress;
+
+    public ProcessVersions(Context ctx, Cluster cluster, Processes processes, Waits.Progress progress) {
+        this.ctx = ctx;
+        this.cluster = cluster;
+        this.processes = processes;
+        this.progress = progress;
+    }
+
+    static String processName(Role role) {
+        return "service-" + role.word();
+    }
+
+    /** Starts a version on a topic unless its process already runs. */
+    @Override
+    public void start(Role role, String topic, Duration timeout) {
+        Context.Service s = ctx.service(role);
+        if (s.longRunning()) {
+            if (processes.isRunning(processName(role))) {
+                progress.accept(role + " version (" + s.group() + ") already runs");
+                return;
+            }
+            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), Map.of());
+            awaitStillRunning(role);
+            progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
+        } else {
+            runToCompletion(role, "start", s.command(s.start(), topic, ctx.file()), timeout);
+            progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
+        }
+    }
+
+    /** A command that cannot start (a wrong path, a bad argument) exits at once: say so instead of reporting success. */
+    private void awaitStillRunning(Role role) {
+        long until = System.nanoTime() + STARTUP_CHECK.toNanos();
+        while (System.nanoTime() < until) {
+            if (!processes.isRunning(processName(role))) {
+                Path log = processes.logFile(processName(role));
+                String last = "";
+                try {
+                    List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+                    last = lines.isEmpty() ? "" : ": " + lines.get(lines.size() - 1).strip();
+                } catch (IOException ignored) {
+                    // the message below still names the log
+                }
+                throw new UserException(UserException.BAD_INPUT, "the " + role + " version exited right after it started (log " + log + last
+                        + "); check " + role + ".run in " + ctx.file());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Stops a version and waits until its group is empty. */
+    @Override
+    public void stop(Role role, String topic, Duration timeout) {
+        Context.Service s = ctx.service(role);
+        if (s.longRunning()) {
+            if (processes.isRunning(processName(role))) {
+                processes.stop(processName(role), Duration.ofSeconds(20));
+                progress.accept("stopped the " + role + " version (group " + s.group() + ")");
+            }
+        } else {
+            runToCompletion(role, "stop", s.command(s.stop(), topic, ctx.file()), timeout);
+            progress.accept("stopped the " + role + " version (group " + s.group() + ")");
+        }
+        Waits.untilNothingLeft("the group " + s.group() + " of the " + role + " version is empty", timeout, progress, () -> {
+            List<Cluster.Member> m = cluster.members(s.group());
+            return m.isEmpty() ? null : m.size() + " member(s) left";
+        });
+    }
+
+    /** Whether the version's process runs (long-running) or its group has members (start/stop). */
+    @Override
+    public boolean running(Role role) {
+        Context.Service s = ctx.service(role);
+        return s.longRunning() ? processes.isRunning(processName(role)) : !cluster.members(s.group()).isEmpty();
+    }
+
+    private void runToCompletion(Role role, String what, List<String> argv, Duration timeout) {
+        Path log = ctx.stateDir().resolve("logs").resolve(processName(role) + "-" + what + ".log");
+        Commands.Finished f;
+        try {
+            f = Commands.run(argv, ctx.directory(), log, timeout);
+        } catch (IOException e) {
+            throw new UserException(UserException.BAD_INPUT, "cannot run the " + what + " command of the " + role + " version ("
+                    + String.join(" ", argv) + "): " + e.getMessage() + "; check " + role + "." + what + " in " + ctx.file());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(UserException.ENVIRONMENT, "interrupted");
+        }
+        if (f.timedOut()) {
+            throw new UserException(UserException.ENVIRONMENT, "the " + what + " command of the " + role + " version did not return within "
+                    + Durations.format(timeout) + ": " + String.join(" ", argv) + " (output in " + log + ")");
+        }
+        if (f.exitCode() != 0) {
+            throw new UserException(UserException.ENVIRONMENT, "the " + what + " command of the " + role + " version failed with exit code "
+                    + f.exitCode() + ": " + String.join(" ", argv) + " (output in " + log + ")");
+        }
+    }
+}

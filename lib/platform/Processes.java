@@ -1,0 +1,334 @@
+package canary.platform;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import canary.common.AtomicFile;
+import canary.common.Durations;
+import canary.common.UserException;
+import canary.common.Waits;
+
+/**
+ * Detached background processes of the kit (local broker, router, demo producer, dummy services),
+ * each known by a name, with a pid file and a log file under a state folder:
+ * {@code <state>/pids/<name>.pid} and {@code <state>/logs/<name>.log}.
+ *
+ * <p>A pid file records the pid, the process start time and the command, so a pid that was reused
+ * by an unrelated process after ours died is recognised as stale. Started processes do not depend on
+ * the JVM that started them: output goes to the log file, input comes from {@code /dev/null}, and
+ * where {@code setsid} exists they run in their own session (a Ctrl-C in the operator's terminal or
+ * a closed terminal does not reach them).
+ */
+public final class Processes {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+    private static final String[] SETSID = {"/usr/bin/setsid", "/bin/setsid"};
+
+    private final Path stateDir;
+
+    public Processes(Path stateDir) {
+        this.stateDir = stateDir;
+    }
+
+    /** What {@link #start} did. */
+    public record StartResult(String name, long pid, boolean started, Path logFile) {
+        public boolean alreadyRunning() {
+            return !started;
+        }
+
+        public String describe() {
+            return name + (started ? " started" : " already runs") + " (pid " + pid + ", log " + logFile + ")";
+        }
+    }
+
+    /** How {@link #stop} ended. */
+    public enum Stopped {
+        /** Nothing ran under that name (a stale pid file, if any, was removed). */
+        NOT_RUNNING,
+        /** The process exited within the grace period after SIGTERM. */
+        TERMINATED,
+        /** The process ignored SIGTERM for the grace period and was killed with SIGKILL. */
+        KILLED
+    }
+
+    /** What {@link #stop} did. */
+    public record StopResult(String name, long pid, Stopped outcome) {
+        public String describe() {
+            return switch (outcome) {
+                case NOT_RUNNING -> name + " was not running";
+                case TERMINATED -> name + " stopped (pid " + pid + ")";
+                case KILLED -> name + " did not stop in time and was killed (pid " + pid + ")";
+            };
+        }
+    }
+
+    /** The content of a pid file. {@code startMillis} is -1 when the OS does not tell start times. */
+    record PidFile(long pid, long startMillis, List<String> argv) {
+    }
+
+    // ------------------------------------------------------------------ start / stop
+
+    /**
+     * Starts {@code argv} detached under {@code name}, unless a live process recorded under that name
+     * still runs: then it is left alone and reported as already running.
+     */
+    public StartResult start(String name, List<String> argv, Path workDir, Map<String, String> extraEnv) {
+        checkName(name);
+        if (argv.isEmpty()) {
+            throw new IllegalArgumentException("empty command for " + name);
+        }
+        Optional<ProcessHandle> live = live(name);
+        if (live.isPresent()) {
+            return new StartResult(name, live.get().pid(), false, logFile(name));
+        }
+        Path log = logFile(name);
+        try {
+            Files.createDirectories(log.getParent());
+            Files.createDirectories(pidFile(name).getParent());
+            List<String> command = new ArrayList<>();
+            setsid().ifPresent(command::add);
+            command.addAll(argv);
+            ProcessBuilder pb = new ProcessBuilder(command)
+                    .directory(workDir.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .redirectInput(nullInput());
+            pb.environment().putAll(extraEnv);
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException e) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot start " + name + " (" + argv.get(0) + "): " + e.getMessage(), e);
+            }
+            long start = p.info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
+            writePidFile(name, new PidFile(p.pid(), start, List.copyOf(argv)));
+            return new StartResult(name, p.pid(), true, log);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the state folder " + stateDir + " for " + name, e);
+        }
+    }
+
+    /** Stops {@code name}: SIGTERM, up to {@code grace} to exit, then SIGKILL. Not running is fine. */
+    public StopResult stop(String name, Duration grace) {
+        return stop(name, grace, Waits.quiet());
+    }
+
+    public StopResult stop(String name, Duration grace, Waits.Progress progress) {
+        checkName(name);
+        Optional<ProcessHandle> live = live(name);
+        if (live.isEmpty()) {
+            return new StopResult(name, -1, Stopped.NOT_RUNNING);
+        }
+        ProcessHandle h = live.get();
+        Stopped outcome = Stopped.TERMINATED;
+        h.destroy();
+        try {
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGTERM", grace, progress, () -> !h.isAlive());
+        } catch (Waits.WaitTimeoutException e) {
+            progress.accept("  " + name + " (pid " + h.pid() + ") still runs after " + Durations.format(grace) + ": sending SIGKILL");
+            h.destroyForcibly();
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, progress, () -> !h.isAlive());
+            outcome = Stopped.KILLED;
+        }
+        deletePidFile(name);
+        return new StopResult(name, h.pid(), outcome);
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /** Whether a live process recorded under {@code name} runs. A stale pid file is removed. */
+    public boolean isRunning(String name) {
+        checkName(name);
+        return live(name).isPresent();
+    }
+
+    /** The pid of the live process recorded under {@code name}. */
+    public Optional<Long> pid(String name) {
+        checkName(name);
+        return live(name).map(ProcessHandle::pid);
+    }
+
+    /** Names with a live process, sorted. Stale pid files met on the way are removed. */
+    public List<String> running() {
+        Path dir = stateDir.resolve("pids");
+        List<String> names = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return names;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.pid")) {
+            for (Path f : files) {
+                String file = f.getFileName().toString();
+                String name = file.substring(0, file.length() - ".pid".length());
+                if (live(name).isPresent()) {
+                    names.add(name);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        names.sort(null);
+        return names;
+    }
+
+    public Path logFile(String name) {
+        return stateDir.resolve("logs").resolve(name + ".log");
+    }
+
+    public Path pidFile(String name) {
+        return stateDir.resolve("pids").resolve(name + ".pid");
+    }
+
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    // ------------------------------------------------------------------ the kit's own JVMs
+
+    /**
+     * The command that runs one of the kit's classes in a new JVM: this JVM's java binary, this JVM's
+     * class path (under JBang the script's jar and its dependencies; under Surefire the real class
+     * path since it runs with {@code useManifestOnlyJar=false}), quiet library logs, a modest heap.
+     */
+    public static List<String> javaCommand(String mainClass, String... args) {
+        List<String> argv = new ArrayList<>();
+        argv.add(javaBinary());
+        argv.add("-Xmx256m");
+        argv.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        argv.add("-cp");
+        argv.add(absoluteClassPath(System.getProperty("java.class.path")));
+        argv.add(mainClass);
+        argv.addAll(List.of(args));
+        return argv;
+    }
+
+    /**
+     * The class path with every entry made absolute: a child may run in another folder, where the
+     * relative entries of {@code java -cp target/classes:...} would name nothing.
+     */
+    public static String absoluteClassPath(String classPath) {
+        List<String> out = new ArrayList<>();
+        for (String entry : classPath.split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                out.add(Path.of(entry).toAbsolutePath().normalize().toString());
+            }
+        }
+        return String.join(File.pathSeparator, out);
+    }
+
+    public static String javaBinary() {
+        return ProcessHandle.current().info().command()
+                .orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    // ------------------------------------------------------------------ pid files
+
+    /** The live process recorded under {@code name}; a stale pid file is removed. */
+    private Optional<ProcessHandle> live(String name) {
+        Optional<PidFile> recorded = readPidFile(name);
+        if (recorded.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<ProcessHandle> h = ProcessHandle.of(recorded.get().pid()).filter(ProcessHandle::isAlive)
+                .filter(p -> sameProcess(recorded.get(), p.info()));
+        if (h.isEmpty()) {
+            deletePidFile(name);
+        }
+        return h;
+    }
+
+    /**
+     * Whether the live process {@code info} describes is the one recorded, not a later process that
+     * got the same pid: same start time, and arguments that end with the recorded ones (a process
+     * still in {@code setsid} shows the same arguments after an extra one). A fact the OS does not
+     * tell is not held against the process.
+     */
+    static boolean sameProcess(PidFile recorded, ProcessHandle.Info info) {
+        Optional<Instant> started = info.startInstant();
+        if (recorded.startMillis() >= 0 && started.isPresent()) {
+            // A pid and its start time name one process, and they survive exec: a launcher such as ./jbang or a
+            // wrapper script that execs its program keeps being ours although its command line changed.
+            return started.get().toEpochMilli() == recorded.startMillis();
+        }
+        Optional<String[]> args = info.arguments();
+        if (args.isPresent() && recorded.argv().size() > 1) {
+            List<String> expected = recorded.argv().subList(1, recorded.argv().size());
+            List<String> actual = List.of(args.get());
+            if (actual.size() < expected.size() || !actual.subList(actual.size() - expected.size(), actual.size()).equals(expected)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Optional<PidFile> readPidFile(String name) {
+        Path f = pidFile(name);
+        String text;
+        try {
+            text = Files.readString(f);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the pid file " + f, e);
+        }
+        try {
+            PidFile p = JSON.readValue(text, PidFile.class);
+            if (p.pid() <= 0 || p.argv() == null) {
+                throw new IllegalArgumentException("no pid or command");
+            }
+            return Optional.of(p);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            // A pid file we cannot read names nothing we can check: treat it as stale.
+            deletePidFile(name);
+            return Optional.empty();
+        }
+    }
+
+    private void writePidFile(String name, PidFile content) throws IOException {
+        AtomicFile.write(pidFile(name), JSON.writeValueAsString(content) + "\n");
+    }
+
+    private void deletePidFile(String name) {
+        try {
+            Files.deleteIfExists(pidFile(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the pid file " + pidFile(name), e);
+        }
+    }
+
+    private static void checkName(String name) {
+        if (!name.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("a process name uses letters, digits, '.', '_' and '-' only: " + name);
+        }
+    }
+
+    private static Optional<String> setsid() {
+        for (String s : SETSID) {
+            if (Files.isExecutable(Path.of(s))) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static ProcessBuilder.Redirect nullInput() {
+        File devNull = new File("/dev/null");
+        return devNull.exists() ? ProcessBuilder.Redirect.from(devNull) : ProcessBuilder.Redirect.from(new File("NUL"));
+    }
+}

@@ -1,0 +1,63 @@
+package canary.release;
+
+import java.time.Duration;
+import java.util.Map;
+
+import canary.context.Context.EngineKind;
+
+/**
+ * What routes the records of the original topic to the two derived topics. Two engines implement
+ * it: the embedded router ({@code canary.engine.router.RouterEngine}) and ksqlDB persistent queries. The scripts and
+ * {@link Lifecycle} never branch on the engine.
+ */
+public interface Engine extends AutoCloseable {
+
+    /** Which engine this is (router or ksqldb), as the context and the state name it. */
+    EngineKind kind();
+
+    /** Checks what the engine needs before anything is changed (for example the server's guarantee). */
+    void preflight(boolean allowAtLeastOnce);
+
+    /**
+     * Creates what routing needs so that it starts exactly at {@code startOffsets} (a committed
+     * offset is the next record to process: records with offset >= start are routed). Routing does
+     * not run yet. Idempotent while nothing was routed.
+     *
+     * @return ids to keep in the state (ksqlDB query ids), may be empty
+     */
+    Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout);
+
+    /** Lets routing run (after {@link MigrationState#routerRunning()} was set) and waits until it does. */
+    void resume(MigrationState state, Duration timeout);
+
+    /**
+     * Stops routing (after the run flag was cleared) and waits until nothing more is routed: no open
+     * transaction and, for ksqlDB, the filter queries drained.
+     */
+    void pause(MigrationState state, Duration timeout);
+
+    /** Applies a new share to routing (the state already holds it). */
+    void applyShare(MigrationState state, double share);
+
+    /** The position routing has reached on the original topic, per partition (routing paused). */
+    Map<Integer, Long> position(MigrationState state);
+
+    /** Counts per partition for check_data, read with read_committed (routing paused). */
+    Integrity count(MigrationState state, Duration timeout);
+
+    /** Removes what {@link #create} made: derived topics, router group, queries. Idempotent. */
+    void remove(MigrationState state, Duration timeout);
+
+    /**
+     * The consumer group that routes the original topic: its members are the routing instances and
+     * its committed offsets are the position routing has reached (router: the router group; ksqlDB:
+     * the rating query's group, from the state).
+     */
+    String routingGroup(MigrationState state);
+
+    /** One line about the routing instances for status. */
+    String describeInstances(MigrationState state);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,348 @@
+package canary.release;
+
+import java.time.Clock;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import canary.common.Steps;
+import canary.common.Table;
+import canary.common.Text;
+import canary.common.UserException;
+import canary.common.Waits;
+import canary.context.Context;
+import canary.context.Role;
+import canary.release.MigrationState.Handover;
+import canary.release.MigrationState.Phase;
+
+/**
+ * The steps of a canary release, the same for every engine: migration, share updates, integrity
+ * checks, promotion and rollback with an exact hand-over of offsets. Each step validates first and
+ * changes afterwards, records every change in the state, and converges when run again after a crash.
+ */
+public final class Lifecycle {
+
+    public enum MissingOffsets { FAIL, EARLIEST, LATEST }
+
+    private final Context ctx;
+    private final Cluster cluster;
+    private final StateStore store;
+    private final Engine engine;
+    private final Versions versions;
+    private final Clock clock;
+    private final PrintWriter out;
+    private final Waits.Progress progress;
+    private final Duration timeout;
+
+    public Lifecycle(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock,
+                     PrintWriter out, Duration timeout) {
+        this.ctx = ctx;
+        this.cluster = cluster;
+        this.store = store;
+        this.engine = engine;
+        this.versions = versions;
+        this.clock = clock;
+        this.out = out;
+        this.progress = Waits.to(out);
+        this.timeout = timeout;
+    }
+
+    public Optional<MigrationState> state() {
+        return store.read();
+    }
+
+    // ------------------------------------------------------------------ migration
+
+    /** Starts routing: stops legacy, captures its offsets, creates routing, starts both versions. */
+    public int migrate(double share, MissingOffsets missing, boolean allowAtLeastOnce, boolean dryRun) {
+        Optional<MigrationState> current = store.read();
+        if (current.isPresent()) {
+            MigrationState s = current.get();
+            if (s.phase() == Phase.PROMOTED) {
+                throw new UserException("context '" + ctx.name() + "' was promoted (" + when(s)
+                        + "): the new version owns " + ctx.topic() + "; to release again, make a context whose legacy is the promoted version");
+            }
+            if (s.phase() != Phase.MIGRATING && s.phase() != Phase.ROLLED_BACK) {
+                throw new UserException("a migration is already active for context '" + ctx.name() + "' (phase " + s.phase().word()
+                        + ", share " + Text.percent(s.share()) + ", " + when(s) + "): promote or roll back first");
+            }
+        }
+        int partitions = cluster.partitions(ctx.topic());
+        engine.preflight(allowAtLeastOnce);
+        Map<Integer, Long> before = startOffsets(partitions, missing);
+        if (dryRun) {
+            out.println("dry run: would stop the legacy version (group " + ctx.legacy().group() + "), route " + ctx.topic()
+                    + " from the legacy group's committed offsets (" + engine.kind().word() + " engine, " + ctx.routing().word() + ", share "
+                    + Text.percent(share) + ") to " + ctx.legacyTopic() + " and " + ctx.newTopic() + " (" + partitions
+                    + " partitions each), and start both versions on them");
+            out.println("start offsets (as committed now; read again once legacy has stopped):");
+            offsetsTable("START OFFSET", before).print(out);
+            return 0;
+        }
+        MigrationState state;
+        boolean resuming = current.isPresent() && current.get().phase() == Phase.MIGRATING;
+        if (resuming) {
+            state = current.get();
+            out.println("resuming the migration started " + when(state));
+        } else {
+            out.println("migration of " + ctx.topic() + " for context '" + ctx.name() + "': " + engine.kind().word() + " engine, "
+                    + ctx.routing().word() + " routing, share " + Text.percent(share) + " to the new version");
+            store.ensureExists();
+            versions.stop(Role.LEGACY, ctx.topic(), timeout);
+            Map<Integer, Long> start = startOffsets(partitions, missing);
+            MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start);
+            state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at share " + Text.percent(share));
+            Steps.reached("migration.state-written");
+        }
+        try {
+            Map<String, String> ids = engine.create(state, state.startOffsets(), timeout);
+            // Both versions read their topic from its first record, whatever their own auto.offset.reset says.
+            for (Role role : Role.values()) {
+                String topic = ctx.derivedTopic(role);
+                if (cluster.committedOffsets(ctx.service(role).group(), topic).isEmpty()) {
+                    cluster.setOffsets(ctx.service(role).group(), topic, cluster.beginningOffsets(topic));
+                }
+            }
+            Steps.reached("migration.routing-created");
+            versions.start(Role.LEGACY, ctx.legacyTopic(), timeout);
+            versions.start(Role.NEW, ctx.newTopic(), timeout);
+            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true), "routing started");
+            engine.resume(state, timeout);
+        } catch (RuntimeException e) {
+            if (state.phase() == Phase.MIGRATING) {
+                undoMigration(state, e);
+            }
+            throw e;
+        }
+        out.println("routing " + ctx.topic() + " from these start offsets (records at offset >= start are routed):");
+        offsetsTable("START OFFSET", state.startOffsets()).print(out);
+        out.println("migration done: share " + Text.percent(state.share()) + " to the new version (" + ctx.newVersion().group()
+                + " on " + ctx.newTopic() + "), the rest to legacy (" + ctx.legacy().group() + " on " + ctx.legacyTopic() + ")");
+        return 0;
+    }
+
+    /** A migration that failed before routing started: remove what it made and give the topic back to legacy. */
+    private void undoMigration(MigrationState state, RuntimeException cause) {
+        out.println("migration failed (" + Text.firstLine(cause.getMessage()) + "): removing what it created");
+        try {
+            versions.stop(Role.NEW, ctx.newTopic(), timeout);
+            versions.stop(Role.LEGACY, ctx.legacyTopic(), timeout);
+            engine.remove(state, timeout);
+            store.delete(state.version());
+            versions.start(Role.LEGACY, ctx.topic(), timeout);
+            out.println("restored: the legacy version runs on " + ctx.topic() + " from its own committed offsets");
+        } catch (RuntimeException e) {
+            out.println("could not undo everything (" + Text.firstLine(e.getMessage()) + "): run migration again to finish it, or rollback");
+        }
+    }
+
+    /** The legacy group's committed offsets on the original topic: where routing starts. */
+    private Map<Integer, Long> startOffsets(int partitions, MissingOffsets missing) {
+        Map<Integer, Long> committed = cluster.committedOffsets(ctx.legacy().group(), ctx.topic());
+        Map<Integer, Long> start = new TreeMap<>(committed);
+        List<Integer> without = new java.util.ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            if (!committed.containsKey(p)) {
+                without.add(p);
+            }
+        }
+        if (!without.isEmpty()) {
+            if (missing == MissingOffsets.FAIL) {
+                throw new UserException("the legacy group " + ctx.legacy().group() + " has no committed offset on partition(s) " + without
+                        + " of " + ctx.topic() + ": routing cannot know where to start; use --missing-offsets earliest or latest");
+            }
+            Map<Integer, Long> fill = missing == MissingOffsets.EARLIEST ? cluster.beginningOffsets(ctx.topic()) : cluster.endOffsets(ctx.topic());
+            for (Integer p : without) {
+                start.put(p, fill.get(p));
+            }
+        }
+        return start;
+    }
+
+    // ------------------------------------------------------------------ share
+
+    public int updateShare(double share, boolean drainFlag, boolean dryRun) {
+        MigrationState s = requireRouting("update the share");
+        boolean drain = drainFlag || s.routing().drainsOnShareChange();
+        if (s.share() == share) {
+            out.println("the share is already " + Text.percent(share) + ": nothing to do");
+            return 0;
+        }
+        if (dryRun) {
+            out.println("dry run: would change the share from " + Text.percent(s.share()) + " to " + Text.percent(share)
+                    + (drain ? ", draining first (stop routing, wait until both versions have processed everything, resume)" : ""));
+            return 0;
+        }
+        if (drain) {
+            s = pauseAndDrain(s, "drain before a share change");
+            Steps.reached("update-rate.drained");
+        }
+        engine.applyShare(s, share);
+        double before = s.share();
+        s = store.write(s.version(), s.withShare(share).withRouterRunning(true),
+                "share " + Text.percent(before) + " -> " + Text.percent(share) + (drain ? " (drained)" : ""));
+        engine.resume(s, timeout);
+        out.println("share: " + Text.percent(before) + " -> " + Text.percent(share) + " to the new version");
+        return 0;
+    }
+
+    /** Clears the run flag, waits until routing stopped and both versions processed everything. */
+    private MigrationState pauseAndDrain(MigrationState s, String why) {
+        if (s.routerRunning()) {
+            s = store.write(s.version(), s.withRouterRunning(false), "routing stopped: " + why);
+        }
+        engine.pause(s, timeout);
+        drainVersions();
+        return s;
+    }
+
+    private void drainVersions() {
+        for (Role role : Role.values()) {
+            String group = ctx.service(role).group();
+            String topic = ctx.derivedTopic(role);
+            Waits.untilNothingLeft("the " + role + " version has processed every record of " + topic, timeout, progress,
+                    () -> Lag.remaining(role.word(), cluster.unprocessed(group, topic, timeout)));
+        }
+    }
+
+    // ------------------------------------------------------------------ check
+
+    public Integrity check(boolean dryRun) {
+        MigrationState s = requireRouting("check the data");
+        if (dryRun) {
+            out.println("dry run: would stop routing, count the records per partition of " + ctx.topic() + " (from the start offsets to the"
+                    + " router's position), " + ctx.legacyTopic() + " and " + ctx.newTopic() + ", then resume routing");
+            return null;
+        }
+        boolean wasRunning = s.routerRunning();
+        if (wasRunning) {
+            s = store.write(s.version(), s.withRouterRunning(false), "routing stopped: check_data");
+            Steps.reached("check-data.routing-stopped");
+        }
+        Integrity result;
+        try {
+            engine.pause(s, timeout);
+            result = engine.count(s, timeout);
+        } finally {
+            if (wasRunning) {
+                MigrationState now = store.read().orElseThrow();
+                s = store.write(now.version(), now.withRouterRunning(true), "routing resumed: check_data done");
+                engine.resume(s, timeout);
+            }
+        }
+        MigrationState now = store.read().orElseThrow();
+        Integrity.Row tot = result.total();
+        store.write(now.version(), now.withLastCheck(new MigrationState.Check(clock.instant(), result.clean(), tot.consumed(),
+                tot.toLegacy(), tot.toNew(), tot.difference())), "check_data: " + (result.clean() ? "clean" : "MISMATCH"));
+        return result;
+    }
+
+    // ------------------------------------------------------------------ hand-over
+
+    /** Promotion ({@code to} the new version) or rollback ({@code to} the legacy version). */
+    public int handOver(Role to, boolean dryRun) {
+        boolean promote = to == Role.NEW;
+        Phase during = Phase.handingOverTo(to);
+        Phase done = Phase.handedOverTo(to);
+        String verb = promote ? "promote" : "roll back";
+        MigrationState s = store.read().orElseThrow(() -> new UserException("no migration for context '" + ctx.name() + "': nothing to " + verb));
+        if (s.phase() == done) {
+            out.println("context '" + ctx.name() + "' is already " + done.word() + " (" + when(s) + ")");
+            if (!dryRun) {
+                engine.remove(s, timeout);
+            }
+            return 0;
+        }
+        if (s.phase() != Phase.ROUTING && s.phase() != during) {
+            throw new UserException("cannot " + verb + " context '" + ctx.name() + "': it is " + s.phase().word() + " (" + when(s) + ")");
+        }
+        Role other = to.other();
+        if (dryRun) {
+            out.println("dry run: would stop routing, wait until both versions processed everything, stop both, set the offsets of "
+                    + ctx.service(to).group() + " on " + ctx.topic() + " to the router's position, start the " + to + " version on "
+                    + ctx.topic() + " and remove " + ctx.legacyTopic() + " and " + ctx.newTopic());
+            Map<Integer, Long> position = s.handover() != null ? s.handover().offsets() : engine.position(s);
+            out.println("hand-over offsets (the router's committed position now" + (s.routerRunning() ? ", still moving" : "") + "):");
+            offsetsTable("HAND-OVER OFFSET", position).print(out);
+            return 0;
+        }
+        if (s.phase() == Phase.ROUTING) {
+            s = store.write(s.version(), s.withPhase(during).withRouterRunning(false), (promote ? "promotion" : "rollback") + " started");
+            Steps.reached("handover.started");
+        } else {
+            out.println("resuming the " + (promote ? "promotion" : "rollback") + " started " + when(s));
+        }
+        Map<Integer, Long> routedLegacy = Map.of();
+        Map<Integer, Long> routedNew = Map.of();
+        if (s.handover() == null) {
+            engine.pause(s, timeout);
+            drainVersions();
+            Map<Integer, Long> position = engine.position(s);
+            s = store.write(s.version(), s.withHandover(new Handover(to, position, false, false)), "hand-over position captured");
+            Steps.reached("handover.position-captured");
+        }
+        if (cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic())) {
+            routedLegacy = cluster.countAll(ctx.legacyTopic(), timeout);
+            routedNew = cluster.countAll(ctx.newTopic(), timeout);
+        }
+        Handover h = s.handover();
+        if (!h.offsetsApplied()) {
+            versions.stop(other, ctx.derivedTopic(other), timeout);
+            versions.stop(to, ctx.derivedTopic(to), timeout);
+            Steps.reached("handover.versions-stopped");
+            cluster.setOffsets(ctx.service(to).group(), ctx.topic(), h.offsets());
+            out.println("set the offsets of " + ctx.service(to).group() + " on " + ctx.topic() + " to the hand-over position");
+            s = store.write(s.version(), s.withHandover(h.withOffsetsApplied()), "hand-over offsets applied to " + ctx.service(to).group());
+            h = s.handover();
+            Steps.reached("handover.offsets-applied");
+        }
+        if (!h.started()) {
+            versions.start(to, ctx.topic(), timeout);
+            s = store.write(s.version(), s.withHandover(h.withStarted()), "the " + to + " version started on " + ctx.topic());
+            Steps.reached("handover.version-started");
+        }
+        s = store.write(s.version(), s.withPhase(done), promote ? "promoted" : "rolled back");
+        Steps.reached("handover.done");
+        engine.remove(s, timeout);
+        Table t = new Table("PARTITION", "START OFFSET", "HAND-OVER OFFSET", "ROUTED TO LEGACY", "ROUTED TO NEW");
+        for (Map.Entry<Integer, Long> e : s.startOffsets().entrySet()) {
+            int p = e.getKey();
+            t.row(p, e.getValue(), s.handover().offsets().get(p), routedLegacy.isEmpty() ? "-" : routedLegacy.getOrDefault(p, 0L),
+                    routedNew.isEmpty() ? "-" : routedNew.getOrDefault(p, 0L));
+        }
+        t.print(out);
+        out.println((promote ? "promoted: the new version (" : "rolled back: the legacy version (") + ctx.service(to).group()
+                + ") consumes " + ctx.topic() + " from the hand-over position; the " + other + " version is stopped");
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** The consumer group whose members route and whose committed offsets are routing's position. */
+    public String routingGroup(MigrationState s) {
+        return engine.routingGroup(s);
+    }
+
+    private MigrationState requireRouting(String what) {
+        MigrationState s = store.read().orElseThrow(() -> new UserException("no migration for context '" + ctx.name()
+                + "': run migration first"));
+        if (s.phase() != Phase.ROUTING) {
+            throw new UserException("cannot " + what + " of context '" + ctx.name() + "': it is " + s.phase().word() + " (" + when(s) + ")");
+        }
+        return s;
+    }
+
+    public static String when(MigrationState s) {
+        MigrationState.Change c = s.lastChange();
+        return c == null ? "unknown time" : "last change " + c.at() + " by " + c.user() + "@" + c.host();
+    }
+
+    static Table offsetsTable(String title, Map<Integer, Long> offsets) {
+        Table t = new Table("PARTITION", title);
+        offsets.forEach(t::row);
+        return t;
+    }
+}

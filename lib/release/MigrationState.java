@@ -1,0 +1,180 @@
+package canary.release;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+
+import canary.context.Context.EngineKind;
+import canary.context.Role;
+import canary.context.Routing;
+
+/**
+ * The state of one migration, kept as a JSON record (snake_case, see the README) keyed by the
+ * context name in the compacted topic {@code <topic>_canary_state}. Everything the kit decides on
+ * is a typed field: phase, engine, routing, share and who set it, the router's run flag, start
+ * offsets, the hand-over, the rollout step and the last gate, the last integrity check. The history
+ * is a log for people: nothing reads it back to decide. Immutable: every write makes a new value
+ * with {@link #version} + 1.
+ *
+ * @param shareSet the change that set the current share; null on a value about to be written (the
+ *                 write fills it with its own change)
+ * @param rollout  where a rollout plan stands (null when no rollout.java run advanced the release)
+ * @param lastGate the last evaluation of the rollout gates (null before the first)
+ */
+public record MigrationState(
+        long version,
+        String context,
+        Phase phase,
+        EngineKind engine,
+        Routing routing,
+        double share,
+        Change shareSet,
+        boolean routerRunning,
+        Map<Integer, Long> startOffsets,
+        Handover handover,
+        Map<String, String> queryIds,
+        Check lastCheck,
+        RolloutStep rollout,
+        GateResult lastGate,
+        List<Change> history) {
+
+    public enum Phase {
+        /** migration.java is setting things up. */
+        MIGRATING,
+        /** The router sends records to both versions. */
+        ROUTING,
+        /** promote.java is handing the original topic to the new version. */
+        PROMOTING,
+        PROMOTED,
+        /** rollback.java is handing the original topic back to the legacy version. */
+        ROLLING_BACK,
+        ROLLED_BACK;
+
+        /** A migration in this phase is under way (routing or handing over). */
+        public boolean active() {
+            return this != PROMOTED && this != ROLLED_BACK;
+        }
+
+        /** The phase as people and the JSON say it: routing, rolling-back. */
+        @JsonValue
+        public String word() {
+            return name().toLowerCase().replace('_', '-');
+        }
+
+        @JsonCreator
+        public static Phase of(String word) {
+            for (Phase p : values()) {
+                if (p.word().equals(word)) {
+                    return p;
+                }
+            }
+            throw new IllegalArgumentException("unknown phase '" + word + "'");
+        }
+
+        /** The phase while handing over to {@code to}, and once done. */
+        public static Phase handingOverTo(Role to) {
+            return to == Role.NEW ? PROMOTING : ROLLING_BACK;
+        }
+
+        public static Phase handedOverTo(Role to) {
+            return to == Role.NEW ? PROMOTED : ROLLED_BACK;
+        }
+    }
+
+    /** The hand-over at promotion or rollback: to which version, at which position of the original topic, how far it got. */
+    public record Handover(Role to, Map<Integer, Long> offsets, boolean offsetsApplied, boolean started) {
+        public Handover withOffsetsApplied() {
+            return new Handover(to, offsets, true, started);
+        }
+
+        public Handover withStarted() {
+            return new Handover(to, offsets, offsetsApplied, true);
+        }
+    }
+
+    /** The result of the last check_data: records routing consumed, routed to each version, and the difference. */
+    public record Check(Instant at, boolean clean, long consumed, long toLegacy, long toNew, long difference) {
+    }
+
+    /**
+     * The rollout plan step a release is at: step {@code step} (0-based) of a plan of {@code steps}
+     * steps, whose hold counts from {@code since}. Only rollout.java writes it.
+     */
+    public record RolloutStep(int step, int steps, Instant since) {
+    }
+
+    /** One evaluation of the rollout gates before an advance: the first gate that failed (or all passed), why, at which step. */
+    public record GateResult(Instant at, int step, boolean passed, String gate, String reason) {
+    }
+
+    /** One change of the state: when, who, where, with which command, what (for people). */
+    public record Change(Instant at, String user, String host, String command, String what) {
+    }
+
+    public static MigrationState start(String context, EngineKind engine, Routing routing, double share,
+                                       Map<Integer, Long> startOffsets) {
+        return new MigrationState(0, context, Phase.MIGRATING, engine, routing, share, null, false,
+                new TreeMap<>(startOffsets), null, Map.of(), null, null, null, List.of());
+    }
+
+    public MigrationState withPhase(Phase p) {
+        return new MigrationState(version, context, p, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, rollout, lastGate, history);
+    }
+
+    /** A new share; the write records who set it. */
+    public MigrationState withShare(double s) {
+        return new MigrationState(version, context, phase, engine, routing, s, null, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, rollout, lastGate, history);
+    }
+
+    public MigrationState withRouterRunning(boolean running) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, running, startOffsets, handover,
+                queryIds, lastCheck, rollout, lastGate, history);
+    }
+
+    public MigrationState withHandover(Handover h) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, h,
+                queryIds, lastCheck, rollout, lastGate, history);
+    }
+
+    public MigrationState withQueryIds(Map<String, String> ids) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                Map.copyOf(ids), lastCheck, rollout, lastGate, history);
+    }
+
+    public MigrationState withLastCheck(Check c) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                queryIds, c, rollout, lastGate, history);
+    }
+
+    public MigrationState withRollout(RolloutStep r) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, r, lastGate, history);
+    }
+
+    public MigrationState withLastGate(GateResult g) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, rollout, g, history);
+    }
+
+    /**
+     * What a store writes for this value: version {@code expectedVersion + 1}, one more line of
+     * history, and {@code change} as the setter of a share that has none yet.
+     */
+    public MigrationState next(long expectedVersion, Change change) {
+        List<Change> h = new ArrayList<>(history == null ? List.of() : history);
+        h.add(change);
+        return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, shareSet == null ? change : shareSet,
+                routerRunning, startOffsets, handover, queryIds, lastCheck, rollout, lastGate, List.copyOf(h));
+    }
+
+    public Change lastChange() {
+        return history == null || history.isEmpty() ? null : history.get(history.size() - 1);
+    }
+}
