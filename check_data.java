@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Checks per partition that every routed record is in exactly one of the two topics.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Checks per partition that every routed record is in exactly one of the two topics. The work is done by {@link canary.cli.CheckDataCommand} in lib/, which the tests drive too. */
 class check_data {

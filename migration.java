@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Starts a canary release: routes a share of the original topic to the new version.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Starts a canary release: routes a share of the original topic to the new version. The work is done by {@link canary.cli.MigrationCommand} in lib/, which the tests drive too. */
 class migration {

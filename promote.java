@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Hands the original topic to the new version at the exact position routing reached.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Hands the original topic to the new version at the exact position routing reached. The work is done by {@link canary.cli.PromoteCommand} in lib/, which the tests drive too. */
 class promote {

@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Advances a canary release along the plan in its context, at most one step a run (made for cron).
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Advances a canary release along the plan in its context, at most one step a run. The work is done by {@link canary.cli.RolloutCommand} in lib/, which the tests drive too. */
 class rollout {

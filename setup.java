@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java lib/platform/broker/*.java lib/demo/*.java
 
 /** Provisions the platform of a context: local KRaft broker, topic, demo producer and legacy version. The work is done by {@link canary.cli.SetupCommand} in lib/, which the tests drive too. */
 class setup {

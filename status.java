@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Shows where a canary release stands: phase, share, router instances, lag and counts per partition.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Shows where a canary release stands. The work is done by {@link canary.cli.StatusCommand} in lib/. */
 class status {

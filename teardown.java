@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Stops everything the kit started and deletes what setup provisioned.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Stops everything the kit started and deletes what setup provisioned. The work is done by {@link canary.cli.TeardownCommand} in lib/, which the tests drive too. */
 class teardown {

@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //DESCRIPTION Changes the share of records routed to the new version.
 //JAVA 17+
-//SOURCES lib/*.java
+//SOURCES lib/Deps.java
 
 /** Changes the share of records routed to the new version. The work is done by {@link canary.cli.UpdateRateCommand} in lib/, which the tests drive too. */
 class update_rate {

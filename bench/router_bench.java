@@ -2,7 +2,7 @@
 //DESCRIPTION Measures the embedded router's throughput and memory next to Kafka's TransactionalMessageCopier on a local broker.
 //JAVA 17+
 //DEPS org.apache.kafka:kafka-tools:4.1.1
-//SOURCES ../lib/*.java
+//SOURCES ../lib/Deps.java ../lib/platform/broker/*.java ../lib/demo/*.java
 //JAVA_OPTIONS -Xmx512m
 
 import java.io.IOException;
@@ -34,7 +34,10 @@ import canary.kafka.KafkaCluster;
 import canary.platform.broker.LocalBroker;
 import canary.release.MigrationState;
 import canary.platform.Processes;
-import canary.kafka.StateStore;
+import canary.kafka.KafkaStateStore;
+import canary.context.Routing;
+import canary.release.Lag;
+import canary.release.Operator;
 import canary.common.Table;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
@@ -282,12 +285,12 @@ class router_bench implements Callable<Integer> {
             start.put(p, 0L);
         }
         // Routing prepared as the migration does it: derived topics, router offsets at the start offsets, state ROUTING + run flag.
-        try (KafkaCluster c = KafkaCluster.connect(clientProperties()); StateStore store = StateStore.of(ctx, "router_bench")) {
-            store.ensureTopic(c);
+        try (KafkaCluster c = KafkaCluster.connect(clientProperties()); KafkaStateStore store = KafkaStateStore.of(ctx, clientProperties(), new Operator("bench", "localhost", "router_bench"), java.time.Clock.systemUTC())) {
+            store.ensureExists();
             c.createTopic(ctx.legacyTopic(), src.partitions(), Map.of());
             c.createTopic(ctx.newTopic(), src.partitions(), Map.of());
             c.setOffsets(ctx.routerGroup(), ctx.topic(), start);
-            store.write(-1, MigrationState.start(ctx.name(), "streams", "random", 0.5, start)
+            store.write(-1, MigrationState.start(ctx.name(), Context.EngineKind.ROUTER, Routing.RANDOM, 0.5, start)
                     .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true), "router_bench");
         }
         Map<Integer, Long> legacyBefore = endOffsets(ctx.legacyTopic());
@@ -304,8 +307,8 @@ class router_bench implements Callable<Integer> {
 
         long legacy = count(ctx.legacyTopic(), legacyBefore);
         long toNew = count(ctx.newTopic(), newBefore);
-        long markers = KafkaCluster.total(endOffsets(ctx.legacyTopic())) - KafkaCluster.total(legacyBefore)
-                + KafkaCluster.total(endOffsets(ctx.newTopic())) - KafkaCluster.total(newBefore) - legacy - toNew;
+        long markers = Lag.total(endOffsets(ctx.legacyTopic())) - Lag.total(legacyBefore)
+                + Lag.total(endOffsets(ctx.newTopic())) - Lag.total(newBefore) - legacy - toNew;
         check(what, src, legacy + toNew);
         String note = String.format(Locale.ROOT, "share 0.5 random: %,d legacy / %,d new", legacy, toNew);
         return w.result(what, 1, src, legacy + toNew, markers, 2, note);
@@ -352,7 +355,7 @@ class router_bench implements Callable<Integer> {
             }
         }
         long copied = count(output, Map.of());
-        long markers = KafkaCluster.total(endOffsets(output)) - copied;
+        long markers = Lag.total(endOffsets(output)) - copied;
         check(what, src, copied);
         String note = "--transaction-size " + transactionSize + ", ended on its own (--max-messages -1)";
         return w.result(what, src.partitions(), src, copied, markers, 1, note);
@@ -438,16 +441,16 @@ class router_bench implements Callable<Integer> {
                 throw new IllegalStateException(what + " failed before copying everything; see the logs under " + work);
             }
             if (procs.get().isEmpty() && now - t0 > TimeUnit.SECONDS.toNanos(30)) {
-                throw new IllegalStateException(what + ": no process runs any more and " + (KafkaCluster.total(src.endOffsets()) - done)
+                throw new IllegalStateException(what + ": no process runs any more and " + (Lag.total(src.endOffsets()) - done)
                         + " records are not committed; see the logs under " + work);
             }
             if (now > deadline) {
                 throw new IllegalStateException(what + " did not finish within " + timeoutSeconds + " s (" + done + " of "
-                        + KafkaCluster.total(src.endOffsets()) + " offsets committed)");
+                        + Lag.total(src.endOffsets()) + " offsets committed)");
             }
             if (now - lastSaid > TimeUnit.SECONDS.toNanos(5)) {
                 say(String.format(Locale.ROOT, "  %s: %,d of %,d committed, %.0f s, RSS %d MB", what, done,
-                        KafkaCluster.total(src.endOffsets()), (now - t0) / 1e9, mb(w.peakTotalKb)));
+                        Lag.total(src.endOffsets()), (now - t0) / 1e9, mb(w.peakTotalKb)));
                 lastSaid = now;
             }
             sleep(SAMPLE_EVERY);

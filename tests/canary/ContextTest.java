@@ -13,12 +13,14 @@ import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import canary.context.Context;
 import canary.context.Routing;
 
+@Tag("fast")
 class ContextTest {
 
     static final String VALID = """
@@ -163,7 +165,7 @@ class ContextTest {
         @Test
         void bad_value() throws IOException {
             var e = rejected(VALID + "engine: flink\n");
-            assertTrue(e.getMessage().endsWith("key 'engine': expected one of streams, ksqldb, got flink"), e.getMessage());
+            assertTrue(e.getMessage().endsWith("key 'engine': expected one of router, ksqldb, got flink"), e.getMessage());
         }
 
         @Test

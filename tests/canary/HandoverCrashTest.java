@@ -3,40 +3,47 @@ package canary;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Steps;
+import canary.common.Waits;
 import canary.kafka.KafkaCluster;
 import canary.platform.Processes;
 import canary.release.MigrationState;
 
-/** A promotion or rollback killed with SIGKILL part-way converges when run again: nothing lost, nothing doubled. */
+/**
+ * A promotion or rollback killed with SIGKILL at named steps converges when run again: nothing lost,
+ * nothing doubled. Each run stops itself at the step (Steps.reached) and the test kills it there.
+ */
 class HandoverCrashTest {
 
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "{0} killed after {1} ms, then after {2} ms, converges when run again")
-    @CsvSource({"canary.cli.PromoteCommand, 1200, 900", "canary.cli.RollbackCommand, 2500, 400"})
-    void a_killed_hand_over_converges_when_run_again(String command, long firstKill, long secondKill) throws Exception {
+    @ParameterizedTest(name = "{0} killed at {1}, then at {2}, converges when run again")
+    @CsvSource({
+            "canary.cli.PromoteCommand, handover.started, handover.versions-stopped",
+            "canary.cli.PromoteCommand, handover.position-captured, handover.offsets-applied",
+            "canary.cli.RollbackCommand, handover.position-captured, handover.version-started",
+            "canary.cli.RollbackCommand, handover.versions-stopped, handover.done"})
+    void a_killed_hand_over_converges_when_run_again(String command, String firstStep, String secondStep) throws Exception {
         boolean promote = command.endsWith("PromoteCommand");
         try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
             kit.legacyHasProcessed(producer, 200);
             producer.startBackground(200);
             kit.migration("0.5").ok();
-            Thread.sleep(1500);
+            kit.awaitRouted(100);
 
-            Processes p = kit.processes();
-            for (long delay : List.of(firstKill, secondKill)) {
-                p.start("handover", Processes.javaCommand(command, kit.contextFile.toString(), "--timeout", "90s"), kit.dir, Map.of());
-                Thread.sleep(delay);
-                Kit.kill9(p, "handover");
+            for (String step : List.of(firstStep, secondStep)) {
+                killAt(kit, command, step);
             }
             Kit.Run rerun = promote ? kit.promote() : kit.rollback();
             rerun.ok();
@@ -44,7 +51,6 @@ class HandoverCrashTest {
             assertEquals(promote ? MigrationState.Phase.PROMOTED : MigrationState.Phase.ROLLED_BACK, done.phase(), rerun.out());
             assertTrue(done.handover().offsetsApplied() && done.handover().started(), rerun.out());
 
-            Thread.sleep(1000);
             List<String> produced = producer.stop();
             kit.awaitDrained(promote ? kit.newGroup : kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
             kit.assertExactlyOnce(produced);
@@ -52,5 +58,17 @@ class HandoverCrashTest {
                 assertTrue(c.members(promote ? kit.legacyGroup : kit.newGroup).isEmpty(), "the other version is stopped");
             }
         }
+    }
+
+    /** Runs the command in a child JVM that stops at {@code step}, and SIGKILLs it there. */
+    static void killAt(Kit kit, String command, String step) throws Exception {
+        Processes p = kit.processes();
+        Path reached = kit.dir.resolve("reached-" + step);
+        p.start("handover", Processes.javaCommand(command, kit.contextFile.toString(), "--timeout", "90s"), kit.dir,
+                Map.of(Steps.PAUSE_AT, step, Steps.PAUSE_FILE, reached.toString()));
+        Waits.until("the hand-over reaches step " + step + " (log " + p.logFile("handover") + ")", Duration.ofSeconds(120), Waits.quiet(),
+                () -> Files.exists(reached) || !p.isRunning("handover"));
+        assertTrue(Files.exists(reached), "the hand-over ended before step " + step + ": " + Files.readString(p.logFile("handover")));
+        assertTrue(Kit.kill9(p, "handover"), "killed at " + step);
     }
 }

@@ -214,6 +214,15 @@ final class Kit implements AutoCloseable {
         assertEquals(produced.size(), seen.size(), "processed ids that were never produced");
     }
 
+    /** Waits until the router has routed at least {@code records} more records than the legacy group had processed. */
+    void awaitRouted(long records) {
+        try (KafkaCluster c = cluster()) {
+            long start = Lag.total(c.committedOffsets(legacyGroup, topic));
+            Waits.until("the router routed " + records + " records", Duration.ofSeconds(90), Waits.quiet(),
+                    () -> Lag.total(c.committedOffsets("canary-router-" + topic, topic)) >= start + records);
+        }
+    }
+
     /** Waits until a group has processed every record of a topic. */
     void awaitDrained(String group, String topic, Duration timeout) {
         try (KafkaCluster c = cluster()) {

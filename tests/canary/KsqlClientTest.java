@@ -21,12 +21,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import canary.engine.ksqldb.KsqlClient;
 import canary.engine.ksqldb.KsqlException;
 
 /** Contract tests of {@link KsqlClient} against a server replaying ksqlDB's documented answers. */
+@Tag("fast")
 class KsqlClientTest {
 
     private static final String KEY = "KSQLKEY123";

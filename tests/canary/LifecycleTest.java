@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.context.Role;
 import canary.demo.DummyService;
 import canary.kafka.KafkaCluster;
 import canary.release.MigrationState;
@@ -97,7 +98,7 @@ class LifecycleTest {
 
             MigrationState done = kit.state();
             assertEquals(MigrationState.Phase.ROLLED_BACK, done.phase());
-            assertEquals("legacy", done.handover().to());
+            assertEquals(Role.LEGACY, done.handover().to());
             // Legacy continues on the original topic exactly after the hand-back position.
             Map<Integer, Long> firstAfter = new TreeMap<>();
             long beforeMigration = 0;

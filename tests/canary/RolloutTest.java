@@ -17,6 +17,7 @@ import java.util.OptionalLong;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -85,6 +86,7 @@ class RolloutTest {
     }
 
     @Nested
+    @Tag("fast")
     class A_plan {
 
         @Test
@@ -144,6 +146,7 @@ class RolloutTest {
     }
 
     @Nested
+    @Tag("fast")
     class A_bad_plan_is_rejected_with_the_file_the_key_and_what_is_expected {
 
         @Test
@@ -256,6 +259,7 @@ class RolloutTest {
     }
 
     @Nested
+    @Tag("fast")
     class The_current_step {
 
         final Instant t0 = Instant.parse("2030-01-01T10:00:00Z");

@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import canary.common.UserException;
 import canary.context.Routing;
 import canary.context.Share;
 
+@Tag("fast")
 class RoutingTest {
 
     static byte[] key(int i) {

@@ -26,6 +26,9 @@ final class TestBroker {
     }
 
     static synchronized String bootstrapServers() {
+        if ("quick".equals(System.getProperty("canary.tier"))) {
+            throw new IllegalStateException("a test of the quick tier (tagged fast) asked for the broker: tag it as a broker test instead");
+        }
         if (broker == null) {
             try {
                 Path dir = Files.createTempDirectory("canary-test-broker");

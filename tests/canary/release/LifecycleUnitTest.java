@@ -1,0 +1,277 @@
+package canary.release;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import canary.common.UserException;
+import canary.context.Role;
+import canary.context.Routing;
+import canary.release.Fakes.FakeCluster;
+import canary.release.Fakes.World;
+import canary.release.MigrationState.Phase;
+
+/** The steps of a release against in-memory fakes: the state they leave, the order of what they ask, what they refuse. */
+@Tag("fast")
+class LifecycleUnitTest {
+
+    @TempDir
+    Path dir;
+
+    World w;
+
+    @BeforeEach
+    void world() throws Exception {
+        w = new World(dir, "", UnaryOperator.identity());
+    }
+
+    MigrationState routing(double share) {
+        w.lifecycle.migrate(share, Lifecycle.MissingOffsets.FAIL, false, false);
+        w.engine.calls.clear();
+        w.versions.calls.clear();
+        return w.store.state;
+    }
+
+    @Nested
+    class Migration {
+
+        @Test
+        void starts_at_the_legacy_groups_committed_offsets_after_legacy_stopped() {
+            assertEquals(0, w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            MigrationState s = w.store.state;
+            assertEquals(Phase.ROUTING, s.phase());
+            assertEquals(Map.of(0, 40L, 1, 50L, 2, 60L), s.startOffsets());
+            assertTrue(s.routerRunning());
+            assertEquals(0.1, s.share());
+            assertEquals(Routing.RANDOM, s.routing());
+            assertEquals("migration started at share 10 %", s.shareSet().what(), "the write that set the share is its setter");
+            assertEquals(List.of("stop legacy", "start legacy on orders_legacy", "start new on orders_new"), w.versions.calls);
+            assertEquals(List.of("preflight", "create {0=40, 1=50, 2=60}", "resume"), w.engine.calls);
+            assertEquals(Map.of(0, 0L, 1, 0L, 2, 0L), w.cluster.committedOffsets("service_v2", "orders_new"),
+                    "each version reads its topic from the first record");
+        }
+
+        @Test
+        void refuses_a_partition_without_committed_offset_unless_told_where_to_start() {
+            w.cluster.committed.put(FakeCluster.key("service_v1", "orders"), new java.util.TreeMap<>(Map.of(0, 40L, 1, 50L)));
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertTrue(e.getMessage().contains("no committed offset on partition(s) [2]"), e.getMessage());
+            assertNull(w.store.state, "nothing was written");
+            w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.LATEST, false, false);
+            assertEquals(Map.of(0, 40L, 1, 50L, 2, 100L), w.store.state.startOffsets());
+        }
+
+        @Test
+        void a_dry_run_prints_the_start_offsets_and_changes_nothing() {
+            w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, true);
+            assertNull(w.store.state);
+            assertTrue(w.versions.calls.isEmpty(), w.versions.calls.toString());
+            assertTrue(w.takeOutput().contains("dry run: would stop the legacy version"));
+        }
+
+        @Test
+        void that_fails_part_way_removes_what_it_made_and_gives_the_topic_back_to_legacy() {
+            w.engine.failCreate = new UserException(UserException.ENVIRONMENT, "ksqlDB refused");
+            assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertNull(w.store.state, "the state is removed");
+            assertEquals("orders", w.versions.on.get(Role.LEGACY), "legacy runs on the original topic again");
+            assertTrue(w.engine.calls.contains("remove"), w.engine.calls.toString());
+        }
+
+        @Test
+        void interrupted_after_its_state_was_written_resumes_from_that_state() {
+            // as a SIGKILL after the first write leaves it: phase migrating, legacy stopped
+            w.versions.stop(Role.LEGACY, "orders", Duration.ZERO);
+            w.store.write(-1, MigrationState.start("fake", canary.context.Context.EngineKind.ROUTER, Routing.RANDOM, 0.3,
+                    Map.of(0, 40L, 1, 50L, 2, 60L)), "migration started at share 30 %");
+            w.cluster.committed.put(FakeCluster.key("service_v1", "orders"), new java.util.TreeMap<>(Map.of(0, 45L, 1, 55L, 2, 65L)));
+            w.lifecycle.migrate(0.3, Lifecycle.MissingOffsets.FAIL, false, false);
+            assertTrue(w.takeOutput().contains("resuming the migration started"));
+            assertEquals(Phase.ROUTING, w.store.state.phase());
+            assertEquals(Map.of(0, 40L, 1, 50L, 2, 60L), w.store.state.startOffsets(), "the start offsets captured first are kept");
+        }
+
+        @Test
+        void refuses_while_one_is_active_and_after_promotion() {
+            routing(0.1);
+            assertTrue(assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false))
+                    .getMessage().contains("a migration is already active"));
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.NEW, false);
+            assertTrue(assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false))
+                    .getMessage().contains("was promoted"));
+        }
+    }
+
+    @Nested
+    class A_share_change {
+
+        @Test
+        void applies_the_share_records_its_setter_and_keeps_routing() {
+            routing(0.1);
+            w.clock.advance(Duration.ofMinutes(5));
+            w.lifecycle.updateShare(0.5, false, false);
+            MigrationState s = w.store.state;
+            assertEquals(0.5, s.share());
+            assertEquals(w.clock.instant(), s.shareSet().at());
+            assertTrue(s.routerRunning());
+            assertEquals(List.of("share 0.5", "resume"), w.engine.calls, "random routing needs no drain");
+        }
+
+        @Test
+        void drains_first_with_key_hash_routing() throws Exception {
+            w = new World(dir, "routing: key-hash\n", UnaryOperator.identity());
+            routing(0.1);
+            w.lifecycle.updateShare(0.5, false, false);
+            assertEquals(List.of("pause", "share 0.5", "resume"), w.engine.calls);
+            assertTrue(w.store.writes.stream().anyMatch(s -> !s.routerRunning()), "the run flag was off while draining");
+        }
+
+        @Test
+        void to_the_same_share_changes_nothing() {
+            MigrationState before = routing(0.1);
+            w.lifecycle.updateShare(0.1, false, false);
+            assertEquals(before, w.store.state);
+            assertTrue(w.takeOutput().contains("nothing to do"));
+        }
+
+        @Test
+        void is_refused_without_a_routing_migration() {
+            assertTrue(assertThrows(UserException.class, () -> w.lifecycle.updateShare(0.5, false, false)).getMessage()
+                    .contains("run migration first"));
+        }
+    }
+
+    @Nested
+    class A_check {
+
+        @Test
+        void pauses_counts_resumes_and_records_the_result() {
+            routing(0.1);
+            w.engine.count = Integrity.of("orders", Map.of(0, 10L), Map.of(0, 7L), Map.of(0, 3L));
+            Integrity r = w.lifecycle.check(false);
+            assertTrue(r.clean());
+            assertEquals(List.of("pause", "count", "resume"), w.engine.calls);
+            MigrationState s = w.store.state;
+            assertTrue(s.routerRunning());
+            assertEquals(new MigrationState.Check(w.clock.instant(), true, 10, 7, 3, 0), s.lastCheck());
+        }
+
+        @Test
+        void records_a_mismatch() {
+            routing(0.1);
+            w.engine.count = Integrity.of("orders", Map.of(0, 10L), Map.of(0, 7L), Map.of(0, 2L));
+            assertEquals(1, w.lifecycle.check(false).total().difference());
+            assertEquals(false, w.store.state.lastCheck().clean());
+        }
+    }
+
+    @Nested
+    class A_hand_over {
+
+        @Test
+        void sets_the_surviving_groups_offsets_to_the_routing_position_and_starts_it_on_the_topic() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            assertEquals(0, w.lifecycle.handOver(Role.NEW, false));
+            MigrationState s = w.store.state;
+            assertEquals(Phase.PROMOTED, s.phase());
+            assertEquals(new MigrationState.Handover(Role.NEW, Map.of(0, 70L, 1, 80L, 2, 90L), true, true), s.handover());
+            assertEquals(Map.of(0, 70L, 1, 80L, 2, 90L), w.cluster.committedOffsets("service_v2", "orders"));
+            assertEquals(List.of("stop legacy", "stop new", "start new on orders"), w.versions.calls);
+            assertEquals(List.of("pause", "position", "remove"), w.engine.calls);
+        }
+
+        @Test
+        void rolls_back_to_the_legacy_version_the_same_way() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 41L, 1, 51L, 2, 61L);
+            w.lifecycle.handOver(Role.LEGACY, false);
+            assertEquals(Phase.ROLLED_BACK, w.store.state.phase());
+            assertEquals(Map.of(0, 41L, 1, 51L, 2, 61L), w.cluster.committedOffsets("service_v1", "orders"));
+            assertEquals("orders", w.versions.on.get(Role.LEGACY));
+        }
+
+        @Test
+        void interrupted_after_the_position_was_captured_keeps_that_position() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            MigrationState s = w.store.state;
+            s = w.store.write(s.version(), s.withPhase(Phase.PROMOTING).withRouterRunning(false), "promotion started");
+            w.store.write(s.version(), s.withHandover(new MigrationState.Handover(Role.NEW, Map.of(0, 65L, 1, 75L, 2, 85L), false, false)),
+                    "hand-over position captured");
+            w.lifecycle.handOver(Role.NEW, false);
+            assertEquals(Map.of(0, 65L, 1, 75L, 2, 85L), w.cluster.committedOffsets("service_v2", "orders"),
+                    "the position captured before the crash, not a new reading");
+            assertTrue(!w.engine.calls.contains("position"), w.engine.calls.toString());
+        }
+
+        @Test
+        void interrupted_after_the_offsets_were_applied_does_not_set_them_again() {
+            routing(0.5);
+            MigrationState s = w.store.state;
+            s = w.store.write(s.version(), s.withPhase(Phase.PROMOTING).withRouterRunning(false), "promotion started");
+            w.store.write(s.version(), s.withHandover(new MigrationState.Handover(Role.NEW, Map.of(0, 65L, 1, 75L, 2, 85L), true, false)), "x");
+            w.versions.stop(Role.LEGACY, "orders_legacy", Duration.ZERO);
+            w.versions.stop(Role.NEW, "orders_new", Duration.ZERO);
+            w.cluster.offsetsSet.clear();
+            w.versions.calls.clear();
+            w.lifecycle.handOver(Role.NEW, false);
+            assertEquals(List.of(), w.cluster.offsetsSet, "offsets applied once");
+            assertEquals(List.of("start new on orders"), w.versions.calls);
+            assertEquals(Phase.PROMOTED, w.store.state.phase());
+        }
+
+        @Test
+        void run_again_when_done_says_so_and_exits_0() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.NEW, false);
+            long version = w.store.state.version();
+            w.takeOutput();
+            assertEquals(0, w.lifecycle.handOver(Role.NEW, false));
+            assertEquals(version, w.store.state.version());
+            assertTrue(w.takeOutput().contains("is already promoted"));
+        }
+
+        @Test
+        void is_refused_in_the_other_direction_while_one_runs() {
+            routing(0.5);
+            MigrationState s = w.store.state;
+            w.store.write(s.version(), s.withPhase(Phase.PROMOTING), "promotion started");
+            assertTrue(assertThrows(UserException.class, () -> w.lifecycle.handOver(Role.LEGACY, false)).getMessage()
+                    .contains("cannot roll back context 'fake': it is promoting"));
+        }
+
+        @Test
+        void a_dry_run_prints_the_offsets_and_changes_nothing() {
+            MigrationState before = routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.NEW, true);
+            assertEquals(before, w.store.state);
+            assertTrue(w.versions.calls.isEmpty());
+            assertTrue(w.takeOutput().contains("HAND-OVER OFFSET"));
+        }
+    }
+
+    @Test
+    void a_state_written_by_another_command_in_between_fails_the_stale_write() {
+        MigrationState s = routing(0.1);
+        w.store.write(s.version(), s.withShare(0.2), "someone else");
+        assertThrows(StateStore.StaleStateException.class, () -> w.store.write(s.version(), s.withShare(0.3), "me"));
+        assertEquals(0.2, w.store.state.share());
+    }
+}
