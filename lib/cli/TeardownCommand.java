@@ -19,8 +19,9 @@ import canary.common.UserException;
 import canary.context.Context;
 import canary.kafka.KafkaCluster;
 import canary.platform.LocalLock;
+import canary.platform.LocalPlatform;
+import canary.platform.Platform;
 import canary.platform.Processes;
-import canary.platform.Terraform;
 
 @Command(name = "teardown", mixinStandardHelpOptions = true,
         description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
@@ -52,11 +53,11 @@ public final class TeardownCommand extends ProvisioningCommand {
         PrintWriter out = out();
         Processes processes = new Processes(ctx.stateDir());
         List<String> running = processes.running();
-        boolean cloud = ctx.platform() == Context.PlatformKind.CONFLUENT_CLOUD;
-        Terraform tf = cloud ? new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), env, out) : null;
+        Platform platform = Platform.of(ctx, contextFile, terraformBinary, env, out);
+        String destroy = platform.describeTeardown();
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
-                + (ctx.platform() == Context.PlatformKind.LOCAL ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
-                + (cloud ? ", run " + tf.show(Terraform.destroyArgs(ctx)) + " (deletes the Confluent Cloud environment)" : "")
+                + (platform.clusterGoesAway() ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
+                + (destroy == null ? "" : ", " + destroy)
                 + " and delete " + ctx.stateDir();
         if (dryRun) {
             out.println("dry run: would " + what);
@@ -73,42 +74,42 @@ public final class TeardownCommand extends ProvisioningCommand {
                 return 1;
             }
         }
-        if (cloud) {
-            tf.requireCredentials();
-        }
+        platform.checkTeardown();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
-            stopAndRemove(ctx, out, processes, running, cloud);
+            if (!platform.clusterGoesAway()) {
+                removeFromCluster(ctx, out, destroy != null);
+            }
+            stop(out, processes, running);
         }
-        if (cloud) {
-            tf.destroy(ctx);
-        }
+        platform.destroy(out);
         deleteTree(ctx.stateDir());
         out.println("deleted " + ctx.stateDir());
         out.println("teardown done");
         return 0;
     }
 
-    private void stopAndRemove(Context ctx, PrintWriter out, Processes processes, List<String> running, boolean cloud) {
-        if (ctx.platform() != Context.PlatformKind.LOCAL) {
-            try (Session s = wiring.open(ctx, commandLine(), out, timeout);
-                 KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
-                s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
-                List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic()));
-                if (!deleted.isEmpty()) {
-                    out.println("deleted topics " + String.join(", ", deleted));
-                }
-            } catch (RuntimeException e) {
-                UserException known = Cli.explain(e);
-                if (!cloud || known == null) {
-                    throw e;
-                }
-                // terraform destroy removes the cluster with everything in it
-                out.println("skipping the cleanup inside the cluster (" + known.getMessage() + "): terraform destroy removes it all");
+    /** The routing resources, the derived topics and the state topic; the original topic stays. */
+    private void removeFromCluster(Context ctx, PrintWriter out, boolean destroyFollows) {
+        try (Session s = wiring.open(ctx, commandLine(), out, timeout);
+             KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
+            s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
+            List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic()));
+            if (!deleted.isEmpty()) {
+                out.println("deleted topics " + String.join(", ", deleted));
             }
+        } catch (RuntimeException e) {
+            UserException known = Cli.explain(e);
+            if (!destroyFollows || known == null) {
+                throw e;
+            }
+            out.println("skipping the cleanup inside the cluster (" + known.getMessage() + "): the platform's teardown removes it all");
         }
-        // Services first, the broker last: they need it to leave their groups cleanly.
+    }
+
+    /** Services first, the broker last: they need it to leave their groups cleanly. */
+    private static void stop(PrintWriter out, Processes processes, List<String> running) {
         List<String> order = new ArrayList<>(running);
-        order.sort(Comparator.comparing(n -> n.equals(SetupCommand.BROKER) ? 1 : 0));
+        order.sort(Comparator.comparing(n -> n.equals(LocalPlatform.BROKER) ? 1 : 0));
         for (String name : order) {
             processes.stop(name, Duration.ofSeconds(20));
             out.println("stopped " + name);

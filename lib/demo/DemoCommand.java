@@ -30,6 +30,7 @@ import canary.common.UserException;
 import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Role;
+import canary.platform.LocalPlatform;
 import canary.platform.Processes;
 import canary.release.Lag;
 
@@ -103,7 +104,7 @@ public final class DemoCommand extends ContextCommand {
     private boolean report(PrintWriter out, Context ctx) {
         out.println("== closing report");
         Processes processes = new Processes(ctx.stateDir());
-        processes.stop(SetupCommand.PRODUCER, Duration.ofSeconds(20));
+        processes.stop(LocalPlatform.PRODUCER, Duration.ofSeconds(20));
         out.println("stopped the demo producer to take the final count (setup starts it again)");
         try (Session s = wiring.open(ctx, commandLine(), out, timeout)) {
             Waits.untilNothingLeft("the new version has processed every record of " + ctx.topic(), timeout, Waits.to(out),

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Waits;
 import canary.context.Context;
 import canary.engine.ksqldb.KsqlClient;
 import canary.engine.ksqldb.KsqlEngine;
@@ -130,7 +131,7 @@ class KsqlHandoverTest {
             }
         }, "rating-group-stand-in");
         mover.start();
-        Thread.sleep(150);
+        Waits.until("the stand-in moved the offsets once", Duration.ofSeconds(10), Waits.quiet(), () -> lastCommitAt.get() != 0);
 
         Map<Integer, Long> position = engine.position(state(Map.of(0, 0L, 1, 0L)));
         long returnedAt = System.nanoTime();

@@ -34,17 +34,16 @@ class LifecycleTest {
             MigrationState s = kit.state();
             assertEquals(MigrationState.Phase.ROUTING, s.phase());
             assertEquals(0.1, s.share());
-            Thread.sleep(1500);
+            kit.awaitRouted(300);
             kit.updateRate("0.5").ok();
-            Thread.sleep(1500);
+            kit.awaitRouted(600);
             Kit.Run drained = kit.updateRate("100%", "--drain").ok();
             assertTrue(drained.out().contains("share: 50 % -> 100 %"), drained.out());
-            Thread.sleep(1500);
+            kit.awaitRouted(900);
             Kit.Run check = kit.checkData().ok();
             assertTrue(check.out().contains("integrity: clean"), check.out());
             Kit.Run promote = kit.promote().ok();
             assertTrue(promote.out().contains("HAND-OVER OFFSET"), promote.out());
-            Thread.sleep(1000);
 
             List<String> produced = producer.stop();
             kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
@@ -80,10 +79,10 @@ class LifecycleTest {
             kit.legacyHasProcessed(producer, 200);
             producer.startBackground(200);
             kit.migration("0.2").ok();
-            Thread.sleep(1500);
+            kit.awaitRouted(300);
             kit.updateRate("0.4").ok();
             assertTrue(kit.state().lastChange().what().endsWith("(drained)"), "key-hash routing drains before a share change");
-            Thread.sleep(1500);
+            kit.awaitRouted(600);
 
             Kit.Run dry = kit.rollback("--dry-run").ok();
             assertTrue(dry.out().contains("HAND-OVER OFFSET"), dry.out());
@@ -91,7 +90,6 @@ class LifecycleTest {
 
             Kit.Run back = kit.rollback().ok();
             assertTrue(back.out().contains("rolled back: the legacy version"), back.out());
-            Thread.sleep(1000);
             List<String> produced = producer.stop();
             kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
             kit.assertExactlyOnce(produced);

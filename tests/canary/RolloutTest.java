@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import canary.cli.RolloutCommand;
 import canary.common.Durations;
 import canary.common.Text;
+import canary.common.Waits;
 import canary.context.Context;
 import canary.context.RolloutPlan;
 import canary.context.Routing;
@@ -369,6 +370,13 @@ class RolloutTest {
         producer.startBackground(200);
     }
 
+    /** Waits until the hold of the step the state records has passed (on this host's clock, which the rollout also uses). */
+    static void awaitHoldElapsed(Kit kit, Duration hold) {
+        Instant since = kit.state().rollout().since();
+        Waits.until("the hold of " + hold + " since " + since + " has elapsed", hold.plusSeconds(30), Waits.quiet(),
+                () -> !Instant.now().isBefore(since.plus(hold).plusMillis(100)));
+    }
+
     static void assertShare(Kit kit, double share) {
         MigrationState s = kit.state();
         assertEquals(MigrationState.Phase.ROUTING, s.phase());
@@ -392,7 +400,7 @@ class RolloutTest {
                 Kit.Run early = rollout(kit).ok();
                 assertTrue(early.out().contains("holding at " + Text.percent(current)), early.out());
                 assertShare(kit, current);
-                Thread.sleep(hold.toMillis());
+                awaitHoldElapsed(kit, hold);
                 Kit.Run advance = rollout(kit).ok();
                 assertTrue(advance.out().contains("advancing to " + Text.percent(share)), advance.out());
                 assertTrue(advance.out().contains("gates passed: routing, max_lag, command, check_data"), advance.out());
@@ -401,7 +409,7 @@ class RolloutTest {
             }
             Kit.Run early = rollout(kit).ok();
             assertTrue(early.out().contains("holding at 100 % (step 3 of 4)") && early.out().contains("next: promote (step 4)"), early.out());
-            Thread.sleep(hold.toMillis());
+            awaitHoldElapsed(kit, hold);
             Kit.Run promote = rollout(kit).ok();
             assertTrue(promote.out().contains("promoting (step 4 of 4)"), promote.out());
             assertTrue(promote.out().contains("promoted: the new version"), promote.out());
@@ -431,7 +439,7 @@ class RolloutTest {
             running(kit, producer);
             rollout(kit).ok();
             assertShare(kit, 0.1);
-            Thread.sleep(1500);
+            awaitHoldElapsed(kit, Duration.ofSeconds(1));
 
             Kit.Run held = rollout(kit).expect(1);
             assertTrue(held.out().contains("gate failed: probe false exited 1; holding at 10 % (step 1 of 3) (on_failure hold)"), held.out());
