@@ -26,6 +26,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 
 import canary.common.Text;
 import canary.common.UserException;
+import canary.common.Words;
 
 /**
  * The context of a migration, loaded from a YAML file: which topic, which two versions of the
@@ -71,12 +72,8 @@ public record Context(
 
         @JsonCreator
         public static EngineKind of(String word) {
-            for (EngineKind k : values()) {
-                if (k.word.equals(word)) {
-                    return k;
-                }
-            }
-            throw new IllegalArgumentException("unknown engine '" + word + "': expected router or ksqldb");
+            return Words.find(values(), EngineKind::word, word)
+                    .orElseThrow(() -> new IllegalArgumentException("unknown engine '" + word + "': expected router or ksqldb"));
         }
     }
 

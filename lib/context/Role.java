@@ -3,6 +3,8 @@ package canary.context;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 
+import canary.common.Words;
+
 /** The two versions of the service in a release. */
 public enum Role {
     /** The version that owns the original topic before the release. */
@@ -23,12 +25,8 @@ public enum Role {
 
     @JsonCreator
     public static Role of(String word) {
-        for (Role r : values()) {
-            if (r.word.equals(word)) {
-                return r;
-            }
-        }
-        throw new IllegalArgumentException("unknown role '" + word + "': expected legacy or new");
+        return Words.find(values(), Role::word, word)
+                .orElseThrow(() -> new IllegalArgumentException("unknown role '" + word + "': expected legacy or new"));
     }
 
     public Role other() {

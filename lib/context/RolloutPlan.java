@@ -131,7 +131,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             String action = s.promote() ? "promote" : i == 0 ? "start migration" : "update share";
-            t.row(i + 1, action, s.promote() ? "-" : Text.percent(s.share()), s.promote() ? "-" : compact(s.hold()));
+            t.row(i + 1, action, s.promote() ? "-" : Text.percent(s.share()), s.promote() ? "-" : Durations.compact(s.hold()));
         }
         List<String> out = new ArrayList<>(t.toString().lines().toList());
         out.add("");
@@ -147,25 +147,6 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
                     + " without promote: promote by hand (promote.java or rollout.java --promote-now)");
         }
         return out;
-    }
-
-    /** A duration as operators write it in the plan: 1h30m, 10m, 45s, 0s (below a second: rounded down). */
-    public static String compact(Duration d) {
-        long s = Math.max(0, d.toSeconds());
-        StringBuilder sb = new StringBuilder();
-        if (s >= 86_400 && s % 86_400 == 0) {
-            return (s / 86_400) + "d";
-        }
-        if (s >= 3600) {
-            sb.append(s / 3600).append('h');
-        }
-        if (s % 3600 >= 60) {
-            sb.append((s % 3600) / 60).append('m');
-        }
-        if (s % 60 != 0 || sb.length() == 0) {
-            sb.append(s % 60).append('s');
-        }
-        return sb.toString();
     }
 
     // ------------------------------------------------------------------ loading

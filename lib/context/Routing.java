@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import org.apache.kafka.common.utils.Utils;
 
 import canary.common.UserException;
+import canary.common.Words;
 
 /**
  * How a record is routed to the new version; the share is the fraction of records that go to it.
@@ -43,12 +44,8 @@ public enum Routing {
     @JsonCreator
     public static Routing parse(String word) {
         String w = word == null ? "" : word.trim().toLowerCase(Locale.ROOT);
-        for (Routing r : values()) {
-            if (r.word.equals(w)) {
-                return r;
-            }
-        }
-        throw new UserException("unknown routing '" + word + "': expected random or key-hash");
+        return Words.find(values(), Routing::word, w)
+                .orElseThrow(() -> new UserException("unknown routing '" + word + "': expected random or key-hash"));
     }
 
     /** Whether a share change must drain first: a key must never be processed by both versions at once. */

@@ -75,9 +75,6 @@ public final class DummyService {
 
     /** One line of a service's output file: a record it processed. */
     public record Processed(String topic, int partition, long offset, String id) {
-        public TopicPartition topicPartition() {
-            return new TopicPartition(topic, partition);
-        }
     }
 
     /** Records processed by this instance so far. */

@@ -49,10 +49,6 @@ public final class Processes {
 
     /** What {@link #start} did. */
     public record StartResult(String name, long pid, boolean started, Path logFile) {
-        public boolean alreadyRunning() {
-            return !started;
-        }
-
         public String describe() {
             return name + (started ? " started" : " already runs") + " (pid " + pid + ", log " + logFile + ")";
         }

@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 
+import canary.common.Words;
 import canary.context.Context.EngineKind;
 import canary.context.Role;
 import canary.context.Routing;
@@ -68,12 +69,7 @@ public record MigrationState(
 
         @JsonCreator
         public static Phase of(String word) {
-            for (Phase p : values()) {
-                if (p.word().equals(word)) {
-                    return p;
-                }
-            }
-            throw new IllegalArgumentException("unknown phase '" + word + "'");
+            return Words.find(values(), Phase::word, word).orElseThrow(() -> new IllegalArgumentException("unknown phase '" + word + "'"));
         }
 
         /** The phase while handing over to {@code to}, and once done. */

@@ -176,7 +176,7 @@ class DemoProducerAndDummyServiceTest {
             assertTrue(Files.readString(processes.logFile(group)).contains("stopped after"), "the shutdown hook ran to its end");
             Map<TopicPartition, Long> committed = committed(group);
             Map<TopicPartition, Long> processedUpTo = DummyService.readProcessed(out).stream().collect(Collectors.toMap(
-                    DummyService.Processed::topicPartition, p -> p.offset() + 1, Math::max));
+                    p -> new TopicPartition(p.topic(), p.partition()), p -> p.offset() + 1, Math::max));
             assertEquals(processedUpTo, committed, "on SIGTERM the last processed batch is committed");
             assertEquals(0, members(group));
 
@@ -267,7 +267,7 @@ class DemoProducerAndDummyServiceTest {
         for (DummyService.Processed p : processed) {
             assertEquals(topic, p.topic());
             assertTrue(positions.add(p.partition() + "@" + p.offset()), "offset processed twice: " + p);
-            assertTrue(p.offset() < end.get(p.topicPartition()));
+            assertTrue(p.offset() < end.get(new TopicPartition(p.topic(), p.partition())));
         }
         assertEquals(end.values().stream().mapToLong(Long::longValue).sum(), positions.size(), "every offset processed");
     }

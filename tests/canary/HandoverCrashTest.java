@@ -28,13 +28,13 @@ class HandoverCrashTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "{0} killed at {1}, then at {2}, converges when run again")
+    /** Each run resumes where the killed one stopped, so the steps of one case follow each other. */
+    @ParameterizedTest(name = "{0} killed at {1}, then at {2}, then at {3}, converges when run again")
     @CsvSource({
-            "canary.cli.PromoteCommand, handover.started, handover.versions-stopped",
-            "canary.cli.PromoteCommand, handover.position-captured, handover.offsets-applied",
-            "canary.cli.RollbackCommand, handover.position-captured, handover.version-started",
-            "canary.cli.RollbackCommand, handover.versions-stopped, handover.done"})
-    void a_killed_hand_over_converges_when_run_again(String command, String firstStep, String secondStep) throws Exception {
+            "canary.cli.PromoteCommand, handover.started, handover.position-captured, handover.offsets-applied",
+            "canary.cli.RollbackCommand, handover.versions-stopped, handover.version-started, handover.done"})
+    void a_killed_hand_over_converges_when_run_again(String command, String firstStep, String secondStep, String thirdStep)
+            throws Exception {
         boolean promote = command.endsWith("PromoteCommand");
         try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
             kit.legacyHasProcessed(producer, 200);
@@ -42,7 +42,7 @@ class HandoverCrashTest {
             kit.migration("0.5").ok();
             kit.awaitRouted(100);
 
-            for (String step : List.of(firstStep, secondStep)) {
+            for (String step : List.of(firstStep, secondStep, thirdStep)) {
                 killAt(kit, command, step);
             }
             Kit.Run rerun = promote ? kit.promote() : kit.rollback();

@@ -100,11 +100,11 @@ class KsqlClientTest {
             server.ksql(KsqlFixtures.commandStatus(SOURCE, 10))
                     .ksql(KsqlFixtures.commandStatus("CREATE STREAM ORDERS_RATED ...;", "stream/ORDERS_RATED/create", 11,
                             "CSAS_ORDERS_RATED_11"))
-                    .ksql(KsqlFixtures.SHOW_QUERIES);
+                    .ksql(KsqlFixtures.SHOW_QUERIES_EXTENDED);
 
             client.execute(SOURCE);
             client.execute("CREATE STREAM ORDERS_RATED ...;");
-            client.showQueries();
+            client.showQueriesExtended();
 
             List<KsqlReplayServer.Recorded> requests = server.requests();
             assertEquals(3, requests.size());
@@ -324,25 +324,6 @@ class KsqlClientTest {
     class Helpers {
 
         @Test
-        void should_detect_a_paused_query_from_status_count_not_state() {
-            server.ksql(KsqlFixtures.SHOW_QUERIES);
-
-            List<KsqlClient.KsqlQuery> queries = client.showQueries();
-
-            assertEquals("SHOW QUERIES;", server.last().ksql());
-            assertEquals(2, queries.size());
-            KsqlClient.KsqlQuery rated = queries.get(0);
-            assertEquals("CSAS_ORDERS_RATED_11", rated.queryId());
-            assertEquals("RUNNING", rated.state(), "the legacy state field says RUNNING for a paused query");
-            assertTrue(rated.paused());
-            assertFalse(rated.running());
-            assertEquals(List.of("orders_rated"), rated.sinkKafkaTopics());
-            KsqlClient.KsqlQuery half = queries.get(1);
-            assertFalse(half.paused(), "one of two instances still running");
-            assertFalse(half.running());
-        }
-
-        @Test
         void should_read_ids_consumer_groups_and_host_status_from_show_queries_extended() {
             server.ksql(KsqlFixtures.SHOW_QUERIES_EXTENDED);
 
@@ -361,13 +342,6 @@ class KsqlClientTest {
             assertEquals(Map.of("PAUSED", 1, "RUNNING", 1), legacy.statusCount());
             assertFalse(legacy.paused());
             assertTrue(legacy.writes("orders_legacy"));
-        }
-
-        @Test
-        void should_find_the_query_writing_a_stream() {
-            server.ksql(KsqlFixtures.SHOW_QUERIES_EXTENDED);
-
-            assertEquals("CSAS_ORDERS_LEGACY_12", client.queryWriting("ORDERS_LEGACY").orElseThrow().queryId());
         }
 
         @Test

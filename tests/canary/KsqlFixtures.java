@@ -86,17 +86,6 @@ final class KsqlFixtures {
              "serverState":"READY"}
             """;
 
-    /** SHOW QUERIES: the rating query paused on both servers, the filter queries running. */
-    static final String SHOW_QUERIES = """
-            [{"@type":"queries","statementText":"SHOW QUERIES;","warnings":[],"queries":[
-              {"queryString":"CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=6) AS SELECT ...",
-               "sinks":["ORDERS_RATED"],"sinkKafkaTopics":["orders_rated"],"id":"CSAS_ORDERS_RATED_11",
-               "statusCount":{"PAUSED":2},"queryType":"PERSISTENT","state":"RUNNING"},
-              {"queryString":"CREATE STREAM ORDERS_NEW WITH (KAFKA_TOPIC='orders_new', PARTITIONS=6) AS SELECT ...",
-               "sinks":["ORDERS_NEW"],"sinkKafkaTopics":["orders_new"],"id":"CSAS_ORDERS_NEW_13",
-               "statusCount":{"RUNNING":1,"PAUSED":1},"queryType":"PERSISTENT","state":"RUNNING"}]}]
-            """;
-
     /** SHOW QUERIES EXTENDED: status per server, consumer groups chosen by ksqlDB. */
     static final String SHOW_QUERIES_EXTENDED = """
             [{"@type":"query_descriptions","statementText":"SHOW QUERIES EXTENDED;","warnings":[],

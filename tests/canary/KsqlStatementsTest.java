@@ -48,7 +48,7 @@ class KsqlStatementsTest {
     void should_create_the_source_stream_with_key_type_and_formats() {
         assertEquals("CREATE STREAM ORDERS_CANARY_SOURCE (ORDER_KEY STRING KEY) "
                         + "WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');",
-                KsqlStatements.createSourceStream(ORDERS, KsqlStatements.SourceFormat.stringKey("ORDER_KEY", "json_sr")));
+                KsqlStatements.createSourceStream(ORDERS, new KsqlStatements.SourceFormat("ORDER_KEY", "STRING", "KAFKA", "json_sr", null)));
 
         assertEquals("CREATE STREAM ORDERS_CANARY_SOURCE (ID BIGINT KEY, ITEM STRING, QTY INT) "
                         + "WITH (KAFKA_TOPIC='orders', KEY_FORMAT='JSON', VALUE_FORMAT='JSON');",

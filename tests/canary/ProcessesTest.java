@@ -79,7 +79,7 @@ class ProcessesTest {
         Processes.StartResult second = processes.start("sleeper", ChildProcesses.sleeper(), state, Map.of());
 
         assertTrue(first.started());
-        assertTrue(second.alreadyRunning());
+        assertFalse(second.started());
         assertEquals(first.pid(), second.pid());
         assertTrue(second.describe().contains("already runs"), second.describe());
         assertEquals(List.of("sleeper"), processes.running());

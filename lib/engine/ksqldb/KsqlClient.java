@@ -239,16 +239,6 @@ public final class KsqlClient {
         return entities;
     }
 
-    /** {@code SHOW QUERIES}: ids, sinks and the server's {@code statusCount} of each query. */
-    public List<KsqlQuery> showQueries() {
-        JsonNode entity = single(execute("SHOW QUERIES;"), "queries");
-        List<KsqlQuery> queries = new ArrayList<>();
-        for (JsonNode q : entity.path("queries")) {
-            queries.add(toQuery(q, q.path("queryString").asText(""), statusCountOf(q)));
-        }
-        return queries;
-    }
-
     /**
      * {@code SHOW QUERIES EXTENDED}: each query's id, statement, sources, sinks, consumer group
      * and status. ksqlDB reports the status per server ({@code ksqlHostQueryStatus}); this method
@@ -265,11 +255,6 @@ public final class KsqlClient {
             queries.add(toQuery(q, q.path("statementText").asText(""), counts));
         }
         return queries;
-    }
-
-    /** The query that writes the given stream, if any (from {@code SHOW QUERIES EXTENDED}). */
-    public Optional<KsqlQuery> queryWriting(String sinkName) {
-        return showQueriesExtended().stream().filter(q -> q.writes(sinkName)).findFirst();
     }
 
     /**

@@ -139,11 +139,6 @@ public final class KsqlStatements {
                 throw new IllegalArgumentException("value columns must be a column list such as 'ID INT, NAME STRING'");
             }
         }
-
-        /** A STRING key in the KAFKA format and values whose schema is in Schema Registry. */
-        public static SourceFormat stringKey(String keyColumn, String valueFormat) {
-            return new SourceFormat(keyColumn, "STRING", "KAFKA", valueFormat, null);
-        }
     }
 
     // -------------------------------------------------------------------------------------------

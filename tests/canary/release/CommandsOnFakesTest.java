@@ -1,0 +1,147 @@
+package canary.release;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import canary.cli.Cli;
+import canary.cli.ContextCommand;
+import canary.cli.MigrationCommand;
+import canary.cli.PromoteCommand;
+import canary.cli.RolloutCommand;
+import canary.cli.Session;
+import canary.cli.StatusCommand;
+import canary.cli.UpdateRateCommand;
+import canary.cli.Wiring;
+import canary.common.Json;
+import canary.context.Context;
+import canary.platform.LocalLock;
+import canary.release.Fakes.World;
+
+/**
+ * The scripts' commands, exactly as users run them (picocli, the error handler, the host lock),
+ * against a {@link Wiring} of in-memory fakes instead of Kafka and processes: what the commands
+ * add to the release logic is checked in milliseconds.
+ */
+@Tag("fast")
+class CommandsOnFakesTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Wiring wiring(World w) {
+        return new Wiring() {
+            @Override
+            public Clock clock() {
+                return w.clock;
+            }
+
+            @Override
+            public Function<String, String> env() {
+                return Map.<String, String>of()::get;
+            }
+
+            @Override
+            public Session open(Context ctx, String command, PrintWriter out, Duration timeout) {
+                return new Session(ctx, w.cluster, w.store, w.engine, w.versions, w.clock, (argv, d, t) -> new Rollout.ProbeResult(0, "ok"),
+                        out, timeout, () -> { });
+            }
+        };
+    }
+
+    static Run run(World w, ContextCommand command, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Cli.commandLine(command.wiring(wiring(w)));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(cl.execute(args), out.toString(), err.toString());
+    }
+
+    @Test
+    void a_whole_release_through_the_scripts_commands() throws Exception {
+        World w = new World(dir, "", UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+
+        assertEquals(0, run(w, new MigrationCommand(), ctx, ".2").code());
+        assertEquals(0.2, w.store.state.share());
+        Run rate = run(w, new UpdateRateCommand(), ctx, "50%");
+        assertEquals(0, rate.code(), rate.err());
+        assertTrue(rate.out().contains("share: 20 % -> 50 % to the new version"), rate.out());
+
+        Run status = run(w, new StatusCommand(), ctx, "--output", "json");
+        assertEquals(0, status.code(), status.err());
+        JsonNode json = Json.MAPPER.readTree(status.out());
+        assertEquals("healthy", json.get("status").asText());
+        assertEquals("routing", json.get("phase").asText());
+        assertEquals("router", json.get("engine").asText());
+        assertEquals(0.5, json.get("share").asDouble());
+        assertEquals(1, json.get("version_members").get("new").asInt());
+        assertEquals(w.clock.instant().toString(), json.get("share_set").get("at").asText());
+
+        Run bad = run(w, new UpdateRateCommand(), ctx, "1.5");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("invalid share '1.5'") && bad.err().strip().lines().count() == 1, bad.err());
+
+        assertEquals(0, run(w, new PromoteCommand(), ctx).code());
+        assertEquals(MigrationState.Phase.PROMOTED, w.store.state.phase());
+        Run after = run(w, new StatusCommand(), ctx);
+        assertTrue(after.out().contains("phase     promoted"), after.out());
+    }
+
+    @Test
+    void status_says_degraded_with_exit_1_when_a_version_does_not_consume() throws Exception {
+        World w = new World(dir, "", UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        assertEquals(2, run(w, new StatusCommand(), ctx).code(), "no migration");
+        run(w, new MigrationCommand(), ctx, ".2");
+        w.cluster.noMembers("service_v2");
+        Run status = run(w, new StatusCommand(), ctx);
+        assertEquals(1, status.code());
+        assertTrue(status.out().contains("DEGRADED: the new version (group service_v2) has no members: it is not consuming"), status.out());
+    }
+
+    @Test
+    void rollout_runs_read_the_clock_of_the_wiring() throws Exception {
+        World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n    - promote\n  gates:\n    check_data: false\n",
+                UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        assertTrue(run(w, new RolloutCommand(), ctx).out().contains("no migration yet: starting it at step 1 of 2"));
+        w.clock.advance(Duration.ofMinutes(4));
+        Run holding = run(w, new RolloutCommand(), ctx);
+        assertTrue(holding.out().contains("2030-01-01T10:04:00Z fake: holding at 10 % (step 1 of 2): 4m of 10m elapsed"), holding.out());
+        w.clock.advance(Duration.ofMinutes(7));
+        assertTrue(run(w, new RolloutCommand(), ctx).out().contains("promoting (step 2 of 2)"));
+        assertEquals(MigrationState.Phase.PROMOTED, w.store.state.phase());
+    }
+
+    @Test
+    void a_rollout_run_from_cron_skips_while_another_command_holds_the_host_lock() throws Exception {
+        World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n", UnaryOperator.identity());
+        try (LocalLock busy = LocalLock.acquire(w.ctx.stateDir(), w.ctx.name(), "an operator's promote")) {
+            Run skipped = run(w, new RolloutCommand(), w.ctx.file().toString());
+            assertEquals(0, skipped.code(), skipped.err());
+            assertTrue(skipped.out().contains("skipped this run: another canary-router command is running for context 'fake' on this host"
+                    + " (an operator's promote"), skipped.out());
+        }
+        assertEquals(null, w.store.state, "nothing was changed");
+    }
+}
