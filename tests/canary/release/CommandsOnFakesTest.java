@@ -139,8 +139,8 @@ class CommandsOnFakesTest {
         try (LocalLock busy = LocalLock.acquire(w.ctx.stateDir(), w.ctx.name(), "an operator's promote")) {
             Run skipped = run(w, new RolloutCommand(), w.ctx.file().toString());
             assertEquals(0, skipped.code(), skipped.err());
-            assertTrue(skipped.out().contains("skipped this run: another canary-router command is running for context 'fake' on this host"
-                    + " (an operator's promote"), skipped.out());
+            // held in this JVM here; from cron the holder is another process ("on this host (<its command>, pid N ...)")
+            assertTrue(skipped.out().contains("skipped this run: another canary-router command is running for context 'fake'"), skipped.out());
         }
         assertEquals(null, w.store.state, "nothing was changed");
     }
