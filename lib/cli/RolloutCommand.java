@@ -1,6 +1,5 @@
 package canary.cli;
 
-import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
 import picocli.CommandLine.Command;

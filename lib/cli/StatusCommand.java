@@ -2,14 +2,7 @@ package canary.cli;
 
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
-import org.apache.kafka.clients.admin.MemberDescription;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

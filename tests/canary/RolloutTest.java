@@ -28,7 +28,6 @@ import canary.common.Waits;
 import canary.context.Context;
 import canary.context.RolloutPlan;
 import canary.context.Routing;
-import canary.platform.LocalLock;
 import canary.release.MigrationState;
 import canary.release.Rollout;
 
