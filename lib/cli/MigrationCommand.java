@@ -4,7 +4,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import canary.common.UserException;
 import canary.context.Share;
 import canary.release.Lifecycle;
 
@@ -18,9 +17,10 @@ public final class MigrationCommand extends ContextCommand {
             description = "share of records routed to the new version: 0.1, .1 or 10% (default ${DEFAULT-VALUE})")
     String share;
 
-    @Option(names = "--missing-offsets", paramLabel = "earliest|latest",
-            description = "where to start on a partition where the legacy group has no committed offset (default: refuse)")
-    String missingOffsets;
+    @Option(names = "--missing-offsets", paramLabel = "earliest|latest", defaultValue = "fail",
+            description = "where to start on a partition where the legacy group has no committed offset: earliest, latest, or fail "
+                    + "(default: refuse)")
+    Lifecycle.MissingOffsets missingOffsets;
 
     @Option(names = "--allow-at-least-once", description = "ksqlDB engine: run even if the server is not configured for exactly-once")
     boolean allowAtLeastOnce;
@@ -31,12 +31,7 @@ public final class MigrationCommand extends ContextCommand {
     @Override
     public Integer call() {
         double s = Share.parse(share);
-        Lifecycle.MissingOffsets missing = missingOffsets == null ? Lifecycle.MissingOffsets.FAIL : switch (missingOffsets) {
-            case "earliest" -> Lifecycle.MissingOffsets.EARLIEST;
-            case "latest" -> Lifecycle.MissingOffsets.LATEST;
-            default -> throw new UserException("invalid --missing-offsets '" + missingOffsets + "': expected earliest or latest");
-        };
-        return withLockedSession(session -> session.lifecycle.migrate(s, missing, allowAtLeastOnce, dryRun));
+        return withLockedSession(session -> session.lifecycle.migrate(s, missingOffsets, allowAtLeastOnce, dryRun));
     }
 
     public static void main(String[] args) {

@@ -7,7 +7,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import canary.common.Json;
-import canary.common.UserException;
 import canary.context.Context;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -20,9 +19,12 @@ import canary.context.Context;
                 "  ./jbang status.java services_examples/context.yaml --output json | jq .partitions"})
 public final class StatusCommand extends ContextCommand {
 
+    /** How the report is printed. */
+    public enum Output { TABLE, JSON }
+
     @Option(names = {"-o", "--output"}, defaultValue = "table", paramLabel = "table|json",
             description = "table (for people, default) or json (for tools; schema in the README)")
-    String output;
+    Output output;
 
     @Option(names = "--history", description = "also list every change of the state: time, user, host, command, what")
     boolean history;
@@ -36,9 +38,6 @@ public final class StatusCommand extends ContextCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (!output.equals("table") && !output.equals("json")) {
-            throw new UserException("invalid --output '" + output + "': expected table or json");
-        }
         Context ctx = context();
         try (Session s = wiring.open(ctx, commandLine(), out(), timeout)) {
             if (!watch) {
@@ -60,7 +59,7 @@ public final class StatusCommand extends ContextCommand {
 
     int show(Session s, PrintWriter out) throws Exception {
         StatusReport r = StatusReport.measure(s, timeout, history);
-        if (output.equals("json")) {
+        if (output == Output.JSON) {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
             r.print(out);

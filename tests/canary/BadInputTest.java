@@ -80,7 +80,7 @@ class BadInputTest {
             assertOneLine(kit.updateRate("1.5"), 2, "invalid share '1.5'");
             assertOneLine(kit.updateRate("lots"), 2, "invalid share 'lots'");
             assertOneLine(kit.updateRate("-0.1"), 2, "invalid share '-0.1'");
-            assertOneLine(kit.migration("0.2", "--missing-offsets", "sometimes"), 2, "invalid --missing-offsets");
+            assertOneLine(kit.migration("0.2", "--missing-offsets", "sometimes"), 2, "Invalid value for option '--missing-offsets'");
             assertEquals(version, kit.state().version(), "state unchanged");
             assertEquals(0.2, kit.state().share());
 
