@@ -28,6 +28,8 @@ import canary.release.MigrationState.Phase;
 public record StatusReport(
         String context,
         String topic,
+        String legacyGroup,
+        String newGroup,
         Context.EngineKind engine,
         Context.PlatformKind platform,
         Health status,
@@ -74,8 +76,8 @@ public record StatusReport(
         Cluster cluster = s.cluster;
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
-            return new StatusReport(ctx.name(), ctx.topic(), ctx.engine(), ctx.platform(), Health.NO_MIGRATION, List.of(),
-                    null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+            return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
+                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null, null);
         }
         MigrationState st = state.get();
         List<Partition> rows = new ArrayList<>();
@@ -122,9 +124,10 @@ public record StatusReport(
         if (st.lastCheck() != null && !st.lastCheck().clean()) {
             problems.add("the last check_data (" + st.lastCheck().at() + ") found a difference of " + st.lastCheck().difference());
         }
-        return new StatusReport(ctx.name(), ctx.topic(), ctx.engine(), ctx.platform(), problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED,
-                List.copyOf(problems), st.phase(), st.routing(), st.share(), st.shareSet(), st.routerRunning(), routers, members,
-                st.lastChange(), st.lastCheck(), st.handover(), st.rollout(), st.lastGate(), rows, withHistory ? st.history() : null);
+        return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
+                problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED, List.copyOf(problems), st.phase(), st.routing(), st.share(),
+                st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
+                st.lastGate(), rows, withHistory ? st.history() : null);
     }
 
     @JsonIgnore
@@ -147,7 +150,8 @@ public record StatusReport(
                     + " instance(s)" + (routerInstances.isEmpty() ? "" : ": " + String.join(", ", routerInstances.stream()
                     .map(m -> m.clientId() + "@" + m.host() + " " + m.partitions()).toList())));
         }
-        out.println("versions  legacy " + versionMembers.get(Role.LEGACY) + " member(s); new " + versionMembers.get(Role.NEW) + " member(s)");
+        out.println("versions  legacy " + legacyGroup + ": " + versionMembers.get(Role.LEGACY) + " member(s); new " + newGroup + ": "
+                + versionMembers.get(Role.NEW) + " member(s)");
         if (handover != null) {
             out.println("hand-over to " + handover.to() + (handover.offsetsApplied() ? ", offsets applied" : "")
                     + (handover.started() ? ", started on " + topic : ""));
