@@ -61,7 +61,7 @@ public abstract class ContextCommand implements Callable<Integer> {
     protected <T> T withLockedSession(SessionWork<T> work) {
         Context ctx = context();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine());
-             Session s = wiring.open(ctx, commandLine(), out(), timeout)) {
+             Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
             return work.run(s);
         }
     }

@@ -14,7 +14,7 @@ import canary.release.Lifecycle;
 public final class MigrationCommand extends ContextCommand {
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SHARE", defaultValue = "0.1",
-            description = "share of records routed to the new version: 0.1, .1 or 10% (default ${DEFAULT-VALUE})")
+            description = "share of records routed to the new version: 0.1, .1 or 10%% (default ${DEFAULT-VALUE})")
     String share;
 
     @Option(names = "--missing-offsets", paramLabel = "earliest|latest", defaultValue = "fail",

@@ -55,7 +55,7 @@ public final class SetupCommand extends ProvisioningCommand {
         }
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
             ctx = platform.provision(out, timeout);
-            try (Session s = wiring.open(ctx, commandLine(), out, timeout)) {
+            try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
                 platform.populate(ctx, s.cluster, out);
                 if (platform.startsLegacy()) {
                     boolean migrating = s.store.read().map(st -> st.phase().active()).orElse(false);

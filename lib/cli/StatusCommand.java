@@ -39,7 +39,7 @@ public final class StatusCommand extends ContextCommand {
     @Override
     public Integer call() throws Exception {
         Context ctx = context();
-        try (Session s = wiring.open(ctx, commandLine(), out(), timeout)) {
+        try (Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
             if (!watch) {
                 return show(s, out());
             }

@@ -1,16 +1,13 @@
 package canary.cli;
 
 import java.io.Console;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Function;
-import java.util.stream.Stream;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,6 +19,7 @@ import canary.platform.LocalLock;
 import canary.platform.LocalPlatform;
 import canary.platform.Platform;
 import canary.platform.Processes;
+import canary.platform.StateDir;
 
 @Command(name = "teardown", mixinStandardHelpOptions = true,
         description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
@@ -51,6 +49,7 @@ public final class TeardownCommand extends ProvisioningCommand {
     public Integer call() {
         Context ctx = context();
         PrintWriter out = out();
+        StateDir.checkDeletable(ctx.stateDir(), ctx.directory());
         Processes processes = new Processes(ctx.stateDir());
         List<String> running = processes.running();
         Platform platform = Platform.of(ctx, contextFile, terraformBinary, env, out);
@@ -58,7 +57,7 @@ public final class TeardownCommand extends ProvisioningCommand {
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
                 + (platform.clusterGoesAway() ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
                 + (destroy == null ? "" : ", " + destroy)
-                + " and delete " + ctx.stateDir();
+                + " and delete what the kit wrote in " + ctx.stateDir() + " (the folder too when nothing else is left)";
         if (dryRun) {
             out.println("dry run: would " + what);
             return 0;
@@ -82,15 +81,18 @@ public final class TeardownCommand extends ProvisioningCommand {
             stop(out, processes, running);
         }
         platform.destroy(out);
-        deleteTree(ctx.stateDir());
-        out.println("deleted " + ctx.stateDir());
+        if (StateDir.delete(ctx.stateDir(), ctx.directory())) {
+            out.println("deleted " + ctx.stateDir());
+        } else {
+            out.println("deleted what the kit wrote in " + ctx.stateDir() + "; kept the folder, which holds files the kit did not write");
+        }
         out.println("teardown done");
         return 0;
     }
 
     /** The routing resources, the derived topics and the state topic; the original topic stays. */
     private void removeFromCluster(Context ctx, PrintWriter out, boolean destroyFollows) {
-        try (Session s = wiring.open(ctx, commandLine(), out, timeout);
+        try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout);
              KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
             s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
             List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic()));
@@ -113,19 +115,6 @@ public final class TeardownCommand extends ProvisioningCommand {
         for (String name : order) {
             processes.stop(name, Duration.ofSeconds(20));
             out.println("stopped " + name);
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UserException(UserException.ENVIRONMENT, "cannot delete " + dir + ": " + e.getMessage());
         }
     }
 

@@ -13,7 +13,7 @@ import canary.context.Share;
                 "  ./jbang update_rate.java services_examples/context.yaml 90% --drain"})
 public final class UpdateRateCommand extends ContextCommand {
 
-    @Parameters(index = "1", paramLabel = "SHARE", description = "share of records routed to the new version: 0.9, .9 or 90%")
+    @Parameters(index = "1", paramLabel = "SHARE", description = "share of records routed to the new version: 0.9, .9 or 90%%")
     String share;
 
     @Option(names = "--drain", description = "stop routing and wait until both versions processed everything before the change")

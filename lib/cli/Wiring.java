@@ -31,8 +31,11 @@ public interface Wiring {
     /** The environment: ${VAR} references of the context, user and host for the history. */
     Function<String, String> env();
 
-    /** Opens everything a command needs for {@code ctx}; {@code command} is recorded with every change of the state. */
-    Session open(Context ctx, String command, PrintWriter out, Duration timeout);
+    /**
+     * Opens everything a command needs for {@code ctx}; {@code command} is recorded with every change of the state. Progress
+     * goes to {@code out}, warnings (an unreadable state record) to {@code err}.
+     */
+    Session open(Context ctx, String command, PrintWriter out, PrintWriter err, Duration timeout);
 
     /** The real thing: the cluster, ksqlDB and the processes of this host. */
     static Wiring real() {
@@ -57,14 +60,17 @@ public interface Wiring {
         }
 
         @Override
-        public Session open(Context ctx, String command, PrintWriter out, Duration timeout) {
+        public Session open(Context ctx, String command, PrintWriter out, PrintWriter err, Duration timeout) {
             Properties client = ctx.kafka().clientProperties();
             KafkaCluster cluster = KafkaCluster.connect(client);
             try {
-                cluster.checkReachable();
+                cluster.checkReachable(timeout);
                 Waits.Progress progress = Waits.to(out);
                 Processes processes = new Processes(ctx.stateDir());
-                KafkaStateStore store = KafkaStateStore.of(ctx, client, Operator.of(command, env()), clock());
+                KafkaStateStore store = KafkaStateStore.of(ctx, client, Operator.of(command, env()), clock()).warnTo(line -> {
+                    err.println(line);
+                    err.flush();
+                });
                 Engine engine = switch (ctx.engine()) {
                     case ROUTER -> new RouterEngine(ctx, cluster, processes, RouterCommand.class.getName(), progress);
                     case KSQLDB -> new KsqlEngine(ctx, cluster, KsqlEngine.client(ctx), progress);

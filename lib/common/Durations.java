@@ -7,7 +7,9 @@ import java.util.regex.Pattern;
 /** Durations as operators write them: {@code 90s}, {@code 5m}, {@code 1h30m}, {@code 250ms}. */
 public final class Durations {
 
-    private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+    private static final Pattern PART = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
+    /** The longest duration accepted: waits and holds beyond a year are typing mistakes (and overflow nanosecond clocks). */
+    static final Duration MAX = Duration.ofDays(365);
 
     private Durations() {
     }
@@ -36,6 +38,9 @@ public final class Durations {
         }
         if (at != t.length() || at == 0) {
             throw new IllegalArgumentException("expected a duration such as 30s, 5m or 1h30m, got '" + text + "'");
+        }
+        if (total.compareTo(MAX) > 0) {
+            throw new IllegalArgumentException("expected a duration of at most " + compact(MAX) + ", got '" + text + "'");
         }
         return total;
     }

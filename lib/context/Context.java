@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -209,7 +210,7 @@ public record Context(
         JsonNode root;
         try {
             String text = Files.readString(file);
-            root = new YAMLMapper().readTree(text);
+            root = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build().readTree(text);
         } catch (NoSuchFileException e) {
             throw new ContextException(file + ": the context file does not exist");
         } catch (JsonProcessingException e) {
@@ -243,8 +244,8 @@ public record Context(
                 throw bad("name", "letters, digits, '.', '_' or '-' only", name);
             }
             String topic = string(m, "", "topic", null, "the name of the original topic");
-            if (!topic.matches("[A-Za-z0-9._-]+")) {
-                throw bad("topic", "a valid Kafka topic name", topic);
+            if (!topic.matches("[A-Za-z0-9._-]{1,249}") || topic.equals(".") || topic.equals("..")) {
+                throw bad("topic", "a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249; not '.' or '..')", topic);
             }
             int partitions = integer(m, "", "partitions", 6, 1, 10_000);
             String keyType = string(m, "", "key_type", "STRING", "a ksqlDB key type such as STRING or BIGINT").toUpperCase(Locale.ROOT);

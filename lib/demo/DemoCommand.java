@@ -55,7 +55,7 @@ public final class DemoCommand extends ContextCommand {
         }
         String t = timeoutArg();
         step(out, "setup", new SetupCommand(), ctx.file().toString(), "--timeout", t);
-        try (Session s = wiring.open(ctx, commandLine(), out, timeout)) {
+        try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
             if (s.store.read().map(st -> st.phase().active()).orElse(false)) {
                 throw new UserException("a migration is already active for context '" + ctx.name() + "': finish it (promote or rollback) "
                         + "or run teardown before the demo");
@@ -106,7 +106,7 @@ public final class DemoCommand extends ContextCommand {
         Processes processes = new Processes(ctx.stateDir());
         processes.stop(LocalPlatform.PRODUCER, Duration.ofSeconds(20));
         out.println("stopped the demo producer to take the final count (setup starts it again)");
-        try (Session s = wiring.open(ctx, commandLine(), out, timeout)) {
+        try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
             Waits.untilNothingLeft("the new version has processed every record of " + ctx.topic(), timeout, Waits.to(out),
                     () -> Lag.remaining("new", s.cluster.unprocessed(ctx.newVersion().group(), ctx.topic(), timeout)));
             Map<String, Integer> produced = idsOn(ctx.kafka().clientProperties(), ctx.topic());

@@ -32,6 +32,7 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
+import canary.common.Durations;
 import canary.common.Text;
 import canary.common.UserException;
 import canary.common.Waits;
@@ -73,6 +74,25 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
     /** Fails with a clear line when the cluster does not answer. */
     public void checkReachable() {
         get(admin.describeCluster().nodes(), "describe the cluster");
+    }
+
+    /** The same, failing after at most {@code timeout} (a --timeout shorter than the default API timeout bounds the check too). */
+    public void checkReachable(java.time.Duration timeout) {
+        int ms = (int) Math.max(1, Math.min(API_TIMEOUT_MS, timeout.toMillis()));
+        try {
+            admin.describeCluster(new org.apache.kafka.clients.admin.DescribeClusterOptions().timeoutMs(ms)).nodes().get(ms + 5_000L, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TimeoutException) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot reach Kafka at " + where + " (no answer within "
+                        + Durations.format(java.time.Duration.ofMillis(ms)) + "): check that the broker runs and the connection settings", e.getCause());
+            }
+            throw failure("describe the cluster", e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw unreachable("describe the cluster");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException(UserException.ENVIRONMENT, "interrupted while trying to describe the cluster");
+        }
     }
 
     // ------------------------------------------------------------------ topics

@@ -43,6 +43,7 @@ public final class KafkaStateStore implements StateStore {
     private final String key;
     private final Operator operator;
     private final Clock clock;
+    private java.util.function.Consumer<String> warnings = line -> { };
     private KafkaProducer<byte[], byte[]> producer;
     /** The version this store wrote last (-1: none, or it deleted the state): reads wait until they see it. */
     private long lastWritten = -1;
@@ -58,6 +59,12 @@ public final class KafkaStateStore implements StateStore {
 
     public static KafkaStateStore of(Context ctx, Properties clientProperties, Operator operator, Clock clock) {
         return new KafkaStateStore(clientProperties, ctx.stateTopic(), ctx.name(), operator, clock);
+    }
+
+    /** Where a warning about an unreadable state record goes (stderr of a script); nowhere by default. */
+    public KafkaStateStore warnTo(java.util.function.Consumer<String> sink) {
+        this.warnings = sink;
+        return this;
     }
 
     public String topic() {
@@ -118,18 +125,30 @@ public final class KafkaStateStore implements StateStore {
         c.seekToBeginning(List.of(tp));
         long end = c.endOffsets(List.of(tp)).get(tp);
         Optional<MigrationState> last = Optional.empty();
+        UnreadableStateException unreadable = null;
         long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
         while (c.position(tp) < end) {
             for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                Optional<MigrationState> s = parse(r);
-                if (s != null) {
-                    last = s;
+                try {
+                    Optional<MigrationState> s = parse(r);
+                    if (s != null) {
+                        last = s;
+                        unreadable = null;
+                    }
+                } catch (UnreadableStateException e) {
+                    unreadable = e;
                 }
             }
             if (System.nanoTime() > deadline) {
                 throw new UserException(UserException.ENVIRONMENT, "cannot read the state topic " + topic + " to its end within "
                         + KafkaCluster.API_TIMEOUT_MS / 1000 + " s");
             }
+        }
+        if (unreadable != null) {
+            // The latest readable state wins: one unreadable record must not brick the context; the next write supersedes it.
+            warnings.accept("warning: " + unreadable.getMessage() + "; using the state before it ("
+                    + last.map(st -> "version " + st.version() + ", phase " + st.phase().word()).orElse("none: no migration")
+                    + "); the next change of the state writes a readable record after it");
         }
         return last;
     }
@@ -144,9 +163,16 @@ public final class KafkaStateStore implements StateStore {
         }
         try {
             return Optional.of(Json.MAPPER.readValue(r.value(), MigrationState.class));
-        } catch (java.io.IOException e) {
-            throw new UserException(UserException.ENVIRONMENT, "the state record of context '" + key + "' in " + topic
-                    + " (offset " + r.offset() + ") is not readable: " + Text.firstLine(e.getMessage()));
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new UnreadableStateException("the state record of context '" + key + "' in " + topic + " at offset " + r.offset()
+                    + " is not readable (" + Text.firstLine(e.getMessage()) + ")");
+        }
+    }
+
+    /** A record of the context's key that is not a state the kit can read (written by hand, by another tool, or damaged). */
+    public static final class UnreadableStateException extends UserException {
+        UnreadableStateException(String message) {
+            super(ENVIRONMENT, message);
         }
     }
 
@@ -194,6 +220,10 @@ public final class KafkaStateStore implements StateStore {
         String by = read().map(MigrationState::lastChange)
                 .map(c -> " by " + c.user() + "@" + c.host() + " at " + c.at() + " (" + c.command() + ": " + c.what() + ")")
                 .orElse("");
+        if (stored == expected) {
+            return new StaleStateException("another command wrote the state of context '" + key + "' at the same time as this one (both read"
+                    + " version " + expected + by.replace(" by ", "; last change by ") + "); nothing was written: check status and run again");
+        }
         return new StaleStateException("the state of context '" + key + "' changed while this command ran (read version "
                 + expected + ", now " + stored + by + "); nothing was written: check status and run again");
     }

@@ -29,7 +29,7 @@ public final class LocalLock implements AutoCloseable {
     public static LocalLock acquire(Path stateDir, String contextName, String command) {
         Path file = stateDir.resolve(contextName + ".lock");
         try {
-            Files.createDirectories(stateDir);
+            StateDir.ensure(stateDir);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             FileLock l;
             try {

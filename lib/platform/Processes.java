@@ -94,6 +94,7 @@ public final class Processes {
         }
         Path log = logFile(name);
         try {
+            StateDir.ensure(stateDir);
             Files.createDirectories(log.getParent());
             Files.createDirectories(pidFile(name).getParent());
             List<String> command = new ArrayList<>();

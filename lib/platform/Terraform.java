@@ -279,6 +279,7 @@ public final class Terraform {
         StringBuilder envFile = new StringBuilder("# ksqlDB endpoint and credentials, written by setup.java from terraform output.\n"
                 + "# The scripts read it for ${KSQLDB_...} references the environment does not set; a shell can source it.\n");
         ksql.forEach((k, v) -> envFile.append(k).append('=').append(quote(v)).append('\n'));
+        StateDir.ensure(stateDir);
         Path props = stateDir.resolve(CLIENT_PROPERTIES);
         Path env = stateDir.resolve(KSQLDB_ENV);
         writePrivate(props, properties);

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import canary.cli.CheckDataCommand;
 import canary.cli.MigrationCommand;
 import canary.cli.PromoteCommand;
+import canary.cli.RouterCommand;
 import canary.cli.StatusCommand;
 import canary.cli.UpdateRateCommand;
 import canary.kafka.KafkaCluster;
@@ -48,6 +49,14 @@ class BadInputTest {
         Files.writeString(env, ContextTest.VALID + "kafka:\n  bootstrap_servers: ${CANARY_UNSET_VARIABLE}\n");
         assertOneLine(Kit.run(new CheckDataCommand(), env.toString()), 2, "CANARY_UNSET_VARIABLE is not set");
         assertOneLine(Kit.run(new UpdateRateCommand()), 2, "Missing required parameters");
+    }
+
+    @Test
+    void a_router_before_any_migration_is_one_line() throws Exception {
+        try (Kit kit = new Kit(dir, 2, "")) {
+            assertOneLine(Kit.run(new RouterCommand(), kit.contextFile.toString()), 2, "no migration for context '" + kit.topic
+                    + "' (no state in " + kit.topic + "_canary_state): run migration.java first");
+        }
     }
 
     @Test

@@ -163,6 +163,20 @@ class ContextTest {
         }
 
         @Test
+        void duplicate_key() throws IOException {
+            var e = rejected(VALID + "topic: payments\n");
+            assertTrue(e.getMessage().contains("not valid YAML") && e.getMessage().contains("Duplicate field 'topic'"), e.getMessage());
+        }
+
+        @Test
+        void a_topic_name_kafka_refuses() throws IOException {
+            for (String topic : new String[] {"..", ".", "x".repeat(250)}) {
+                var e = rejected(VALID.replace("topic: orders", "topic: \"" + topic + "\""));
+                assertTrue(e.getMessage().contains("key 'topic': expected a valid Kafka topic name"), e.getMessage());
+            }
+        }
+
+        @Test
         void bad_value() throws IOException {
             var e = rejected(VALID + "engine: flink\n");
             assertTrue(e.getMessage().endsWith("key 'engine': expected one of router, ksqldb, got flink"), e.getMessage());

@@ -32,6 +32,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import canary.common.Text;
+import canary.common.UserException;
 import canary.context.Context;
 import canary.context.Routing;
 import canary.kafka.KafkaStateStore;
@@ -81,15 +82,21 @@ public final class Router implements AutoCloseable {
 
     /** Routes until the migration ends (returns 0) or {@link #close()} is called from another thread. */
     public int run() {
-        store = KafkaStateStore.of(ctx, client, new Operator("router", "", "router"), java.time.Clock.systemUTC());
+        store = KafkaStateStore.of(ctx, client, new Operator("router", "", "router"), java.time.Clock.systemUTC()).warnTo(this::say);
         stateReader = store.consumer();
         state = store.readAll(stateReader).orElse(null);
-        if (state == null) {
+        if (state == null && !stateReader.assignment().isEmpty()) {
             // A migration that just wrote its state may not show yet (the commit marker lands after the commit returns).
             long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
             while (state == null && System.nanoTime() < deadline && !closing.get()) {
                 pollState(POLL);
             }
+        }
+        if (state == null) {
+            stateReader.close();
+            stateReader = null;
+            throw new UserException("no migration for context '" + ctx.name() + "' (no state in " + ctx.stateTopic()
+                    + "): run migration.java first; router.java routes a migration that is under way");
         }
         source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         producer = newProducer();
@@ -209,7 +216,13 @@ public final class Router implements AutoCloseable {
 
     private void pollState(Duration wait) {
         for (ConsumerRecord<byte[], byte[]> r : stateReader.poll(wait)) {
-            Optional<MigrationState> s = store.parse(r);
+            Optional<MigrationState> s;
+            try {
+                s = store.parse(r);
+            } catch (KafkaStateStore.UnreadableStateException e) {
+                say("warning: " + e.getMessage() + "; following the last readable state until a readable one comes");
+                continue;
+            }
             if (s != null) {
                 MigrationState before = state;
                 state = s.orElse(null);

@@ -59,7 +59,7 @@ class CommandsOnFakesTest {
             }
 
             @Override
-            public Session open(Context ctx, String command, PrintWriter out, Duration timeout) {
+            public Session open(Context ctx, String command, PrintWriter out, PrintWriter err, Duration timeout) {
                 return new Session(ctx, w.cluster, w.store, w.engine, w.versions, w.clock, (argv, d, t) -> new Rollout.ProbeResult(0, "ok"),
                         out, timeout, () -> { });
             }

@@ -1,0 +1,133 @@
+package canary.platform;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import canary.common.AtomicFile;
+import canary.common.UserException;
+
+/**
+ * The kit's state folder ({@code state_dir}): pid files, logs, the local broker's data, the host
+ * lock, client files. The kit marks a folder it creates with {@value #MARKER}, and teardown deletes
+ * only what the kit puts there, only in a folder it marked, and never the root, the home folder or
+ * a folder holding the context file.
+ */
+public final class StateDir {
+
+    /** The file that says the kit created the folder. */
+    public static final String MARKER = ".canary-router";
+    /** What the kit writes in the folder, besides {@code <context>.lock} files. */
+    static final Set<String> ENTRIES = Set.of("pids", "logs", "kafka", "processed", Terraform.CLIENT_PROPERTIES, Terraform.KSQLDB_ENV,
+            "." + Terraform.CLIENT_PROPERTIES + ".tmp", "." + Terraform.KSQLDB_ENV + ".tmp", MARKER);
+
+    private StateDir() {
+    }
+
+    /** Creates the folder unless it exists, marked as the kit's. */
+    public static void ensure(Path dir) {
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                AtomicFile.write(dir.resolve(MARKER), "created by canary-router at " + Instant.now()
+                        + "; teardown deletes what the kit wrote here, and the folder when nothing else is left\n");
+            }
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot create the state folder " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Refuses, with one line, to delete in a folder the kit must not touch; nothing is deleted. */
+    public static void checkDeletable(Path dir, Path contextFolder) {
+        Path d = dir.toAbsolutePath().normalize();
+        Path home = Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
+        String refuse = "teardown refuses to delete in state_dir " + d + ": ";
+        if (d.getParent() == null) {
+            throw new UserException(refuse + "it is the root folder; set state_dir to a folder of its own (for example etc)");
+        }
+        if (d.equals(home)) {
+            throw new UserException(refuse + "it is the home folder; set state_dir to a folder of its own (for example etc)");
+        }
+        if (contextFolder.toAbsolutePath().normalize().startsWith(d)) {
+            throw new UserException(refuse + "it holds the context file; set state_dir to a folder of its own (for example etc)");
+        }
+        if (Files.isDirectory(d) && !Files.exists(d.resolve(MARKER))) {
+            throw new UserException(refuse + "the kit did not create it (no " + MARKER + " in it); delete what you no longer need by hand");
+        }
+    }
+
+    /**
+     * Deletes what the kit wrote in the folder, then the folder if nothing else is left.
+     *
+     * @return whether the folder itself was deleted (false: other files are left, listed by {@link #others})
+     */
+    public static boolean delete(Path dir, Path contextFolder) {
+        checkDeletable(dir, contextFolder);
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try {
+            for (Path p : kitEntries(dir)) {
+                deleteTree(p);
+            }
+            if (!others(dir).isEmpty()) {
+                return false;
+            }
+            Files.deleteIfExists(dir);
+            return true;
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot delete in " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** What in the folder is not the kit's. */
+    public static List<Path> others(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                if (!isKits(p)) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static List<Path> kitEntries(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                if (isKits(p)) {
+                    out.add(p);
+                }
+            }
+        }
+        // the marker last: a teardown interrupted part-way can run again
+        out.sort(Comparator.comparing(p -> p.getFileName().toString().equals(MARKER) ? 1 : 0));
+        return out;
+    }
+
+    private static boolean isKits(Path p) {
+        String name = p.getFileName().toString();
+        return ENTRIES.contains(name) || name.endsWith(".lock") && Files.isRegularFile(p);
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package canary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import canary.cli.CheckDataCommand;
+import canary.cli.ContextCommand;
+import canary.cli.MigrationCommand;
+import canary.cli.PromoteCommand;
+import canary.cli.RollbackCommand;
+import canary.cli.RolloutCommand;
+import canary.cli.RouterCommand;
+import canary.cli.SetupCommand;
+import canary.cli.StatusCommand;
+import canary.cli.TeardownCommand;
+import canary.cli.UpdateRateCommand;
+import canary.common.Durations;
+import canary.demo.DemoCommand;
+
+/** What every script's command line does before it touches anything: help, durations. */
+@Tag("fast")
+class CommandLineTest {
+
+    static List<ContextCommand> commands() {
+        return List.of(new CheckDataCommand(), new MigrationCommand(), new PromoteCommand(), new RollbackCommand(), new RolloutCommand(),
+                new RouterCommand(), new SetupCommand(), new StatusCommand(), new TeardownCommand(), new UpdateRateCommand(), new DemoCommand());
+    }
+
+    @Test
+    void every_help_prints_an_example_and_no_warning() {
+        for (ContextCommand c : commands()) {
+            Kit.Run help = Kit.run(c, "--help").ok();
+            assertTrue(help.out().contains("./jbang "), help.out());
+            assertEquals("", help.err(), "picocli warns about the help text of " + c.getClass().getSimpleName());
+        }
+    }
+
+    @Test
+    void a_timeout_beyond_a_year_is_one_line_not_an_overflow() {
+        Kit.Run run = Kit.run(new StatusCommand(), "ctx.yaml", "--timeout", "200000d").expect(2);
+        assertTrue(run.err().contains("expected a duration of at most 365d, got '200000d'"), run.err());
+        assertFalse(run.err().contains("Exception"), run.err());
+        assertEquals(Duration.ofDays(365), Durations.parse("365d"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("99999999999999s"));
+    }
+}

@@ -1,0 +1,108 @@
+package canary.platform;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import canary.cli.Cli;
+import canary.cli.TeardownCommand;
+import canary.common.UserException;
+
+/** Teardown deletes only what the kit wrote, only in a folder the kit created, never the root, the home or the context's folder. */
+@Tag("fast")
+class StateDirTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void a_folder_the_kit_creates_is_marked_and_an_existing_one_is_left_as_it_is() throws Exception {
+        Path created = dir.resolve("etc");
+        StateDir.ensure(created);
+        assertTrue(Files.exists(created.resolve(StateDir.MARKER)));
+        Path existing = Files.createDirectories(dir.resolve("mine"));
+        StateDir.ensure(existing);
+        assertFalse(Files.exists(existing.resolve(StateDir.MARKER)));
+    }
+
+    @Test
+    void deletes_the_kits_files_and_keeps_a_folder_with_other_files_in_it() throws Exception {
+        Path etc = dir.resolve("ctx").resolve("etc");
+        StateDir.ensure(etc);
+        Files.createDirectories(etc.resolve("logs"));
+        Files.writeString(etc.resolve("logs/router-0.log"), "x");
+        Files.writeString(etc.resolve("orders.lock"), "");
+        Files.writeString(etc.resolve("notes.txt"), "an operator's file");
+        assertFalse(StateDir.delete(etc, dir.resolve("ctx")));
+        assertEquals(List.of(etc.resolve("notes.txt")), StateDir.others(etc));
+        assertFalse(Files.exists(etc.resolve("logs")));
+        assertFalse(Files.exists(etc.resolve(StateDir.MARKER)), "the kit's marker goes too");
+
+        Path clean = dir.resolve("ctx").resolve("clean");
+        StateDir.ensure(clean);
+        Files.createDirectories(clean.resolve("pids"));
+        assertTrue(StateDir.delete(clean, dir.resolve("ctx")));
+        assertFalse(Files.exists(clean));
+    }
+
+    @Test
+    void refuses_the_root_the_home_the_contexts_folder_and_a_folder_it_did_not_create() throws Exception {
+        Path ctxDir = Files.createDirectories(dir.resolve("ctx"));
+        assertTrue(refused(Path.of("/"), ctxDir).contains("it is the root folder"));
+        assertTrue(refused(Path.of(System.getProperty("user.home")), ctxDir).contains("it is the home folder"));
+        assertTrue(refused(ctxDir, ctxDir).contains("it holds the context file"));
+        assertTrue(refused(dir, ctxDir).contains("it holds the context file"));
+        Path foreign = Files.createDirectories(dir.resolve("foreign"));
+        Files.writeString(foreign.resolve("data.csv"), "1,2");
+        assertTrue(refused(foreign, ctxDir).contains("the kit did not create it"));
+        assertTrue(Files.exists(foreign.resolve("data.csv")));
+    }
+
+    private static String refused(Path stateDir, Path contextFolder) {
+        return assertThrows(UserException.class, () -> StateDir.delete(stateDir, contextFolder)).getMessage();
+    }
+
+    @Test
+    void teardown_with_state_dir_set_to_the_contexts_folder_says_so_in_one_line_and_deletes_nothing() throws Exception {
+        for (String stateDir : List.of(".", System.getProperty("user.home"), dir.resolve("foreign").toString())) {
+            Files.createDirectories(dir.resolve("foreign"));
+            Files.writeString(dir.resolve("foreign/keep.txt"), "keep");
+            Path ctx = dir.resolve("ctx.yaml");
+            Files.writeString(ctx, """
+                    name: orders-canary
+                    topic: orders
+                    platform: existing
+                    state_dir: "%s"
+                    kafka:
+                      bootstrap_servers: 127.0.0.1:1
+                    legacy:
+                      group: v1
+                      run: ["./svc"]
+                    new:
+                      group: v2
+                      run: ["./svc"]
+                    """.formatted(stateDir));
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            CommandLine cl = Cli.commandLine(new TeardownCommand());
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            assertEquals(2, cl.execute(ctx.toString(), "--yes"), err.toString());
+            assertEquals(1, err.toString().strip().lines().count(), err.toString());
+            assertTrue(err.toString().contains("teardown refuses to delete in state_dir"), err.toString());
+            assertTrue(Files.exists(ctx) && Files.exists(dir.resolve("foreign/keep.txt")), "nothing deleted");
+        }
+    }
+}
