@@ -8,6 +8,8 @@ import canary.context.Context;
 import canary.release.Cluster;
 import canary.release.Engine;
 import canary.release.Lifecycle;
+import canary.release.Liveness;
+import canary.release.Operator;
 import canary.release.Rollout;
 import canary.release.StateStore;
 import canary.release.Versions;
@@ -24,6 +26,7 @@ public final class Session implements AutoCloseable {
     public final Engine engine;
     public final Versions versions;
     public final Lifecycle lifecycle;
+    public final Liveness liveness;
     private final Clock clock;
     private final Rollout.Probe probe;
     private final PrintWriter out;
@@ -31,8 +34,8 @@ public final class Session implements AutoCloseable {
     private final AutoCloseable resources;
 
     /** @param resources closed with the session after the engine and the store (the cluster connection) */
-    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Rollout.Probe probe,
-                   PrintWriter out, Duration timeout, AutoCloseable resources) {
+    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
+                   Liveness liveness, Rollout.Probe probe, PrintWriter out, Duration timeout, AutoCloseable resources) {
         this.ctx = ctx;
         this.cluster = cluster;
         this.store = store;
@@ -43,7 +46,8 @@ public final class Session implements AutoCloseable {
         this.out = out;
         this.timeout = timeout;
         this.resources = resources;
-        this.lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, out, timeout);
+        this.liveness = liveness;
+        this.lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, operator, liveness, out, timeout);
     }
 
     /** A rollout along {@code plan} (null for the operator overrides, which do not follow it). */

@@ -43,10 +43,10 @@ public final class StatusCommand extends ContextCommand {
             if (!watch) {
                 return show(s, out());
             }
-            int code;
+            LagTrend trend = new LagTrend();
             do {
                 java.io.StringWriter buffer = new java.io.StringWriter();
-                code = show(s, new PrintWriter(buffer));
+                show(s, new PrintWriter(buffer), trend);
                 if (System.console() != null) {
                     out().print("\033[H\033[2J");
                 }
@@ -58,7 +58,17 @@ public final class StatusCommand extends ContextCommand {
     }
 
     int show(Session s, PrintWriter out) throws Exception {
+        return show(s, out, null);
+    }
+
+    int show(Session s, PrintWriter out, LagTrend trend) throws Exception {
         StatusReport r = StatusReport.measure(s, timeout, history);
+        if (trend != null) {
+            String growing = trend.add(r.phase() != null && r.phase().active() ? r.routerLag() : 0);
+            if (growing != null) {
+                r = r.withProblem(growing);
+            }
+        }
         if (output == Output.JSON) {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
@@ -70,5 +80,31 @@ public final class StatusCommand extends ContextCommand {
 
     public static void main(String[] args) {
         Cli.main(new StatusCommand(), args);
+    }
+
+    /** The router's lag over --watch samples: growing at every one of the last few samples means routing does not keep up. */
+    public static final class LagTrend {
+        static final int SAMPLES = 4;
+        private final java.util.ArrayDeque<Long> last = new java.util.ArrayDeque<>();
+
+        /** Adds a sample; returns the problem when the lag grew at each of the last {@value #SAMPLES} samples, else null. */
+        public String add(long lag) {
+            last.addLast(lag);
+            if (last.size() > SAMPLES) {
+                last.removeFirst();
+            }
+            if (last.size() < SAMPLES) {
+                return null;
+            }
+            Long prev = null;
+            for (Long l : last) {
+                if (prev != null && l <= prev) {
+                    return null;
+                }
+                prev = l;
+            }
+            return "the router's lag grew at each of the last " + SAMPLES + " samples (" + last.peekFirst() + " -> " + last.peekLast()
+                    + " records): routing does not keep up with the producers";
+        }
     }
 }

@@ -46,6 +46,7 @@ public record StatusReport(
         MigrationState.Handover handover,
         MigrationState.RolloutStep rollout,
         MigrationState.GateResult lastGate,
+        MigrationState.StepInProgress step,
         List<Partition> partitions,
         List<MigrationState.Change> history) {
 
@@ -77,7 +78,7 @@ public record StatusReport(
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
             return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
-                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
         }
         MigrationState st = state.get();
         List<Partition> rows = new ArrayList<>();
@@ -115,8 +116,27 @@ public record StatusReport(
                     }
                 });
             }
+            boolean stepAlive = s.lifecycle.stepAlive(st);
+            if (s.lifecycle.stalled(st)) {
+                problems.add("routing is stopped (run flag off) and no step is in progress" + (st.step() == null ? ""
+                        : ": the " + st.step().describe() + " was interrupted") + "; nothing routes " + ctx.topic()
+                        + ": run it again, or update_rate.java with the current share (" + Text.percent(st.share()) + ") to resume routing");
+            } else if (st.phase() != Phase.ROUTING && !stepAlive) {
+                String script = switch (st.phase()) {
+                    case MIGRATING -> "migration.java";
+                    case PROMOTING -> "promote.java";
+                    default -> "rollback.java";
+                };
+                problems.add("the " + (st.phase() == Phase.MIGRATING ? "migration" : st.phase() == Phase.PROMOTING ? "promotion" : "rollback")
+                        + " was interrupted (" + (st.step() == null ? "no step in progress" : st.step().describe()) + "): run " + script
+                        + " again to finish it");
+            }
         } else {
             Role owner = st.phase() == Phase.PROMOTED ? Role.NEW : Role.LEGACY;
+            if (members.get(owner) == 0) {
+                problems.add("nothing consumes " + ctx.topic() + ": the " + owner + " version (group " + ctx.service(owner).group()
+                        + "), which owns it since the " + (owner == Role.NEW ? "promotion" : "rollback") + ", has no members");
+            }
             Map<Integer, Long> lag = cluster.lag(ctx.service(owner).group(), ctx.topic());
             lag.forEach((p, l) -> rows.add(new Partition(p, st.startOffsets().get(p), null, null,
                     owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
@@ -127,12 +147,27 @@ public record StatusReport(
         return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
                 problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED, List.copyOf(problems), st.phase(), st.routing(), st.share(),
                 st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
-                st.lastGate(), rows, withHistory ? st.history() : null);
+                st.lastGate(), st.step(), rows, withHistory ? st.history() : null);
     }
 
     @JsonIgnore
     public int exitCode() {
         return status.exitCode;
+    }
+
+    /** The router's lag summed over partitions (0 when not routing). */
+    @JsonIgnore
+    public long routerLag() {
+        return partitions == null ? 0 : partitions.stream().map(Partition::routerLag).filter(java.util.Objects::nonNull).mapToLong(Long::longValue).sum();
+    }
+
+    /** This report with one more problem (from what one measurement cannot see, such as lag growing across samples). */
+    public StatusReport withProblem(String problem) {
+        List<String> p = new ArrayList<>(problems);
+        p.add(problem);
+        return new StatusReport(context, topic, legacyGroup, newGroup, engine, platform, Health.DEGRADED, List.copyOf(p), phase, routing,
+                share, shareSet, routerRunning, routerInstances, versionMembers, lastChange, lastCheck, handover, rollout, lastGate, step,
+                partitions, history);
     }
 
     void print(PrintWriter out) {
@@ -152,6 +187,9 @@ public record StatusReport(
         }
         out.println("versions  legacy " + legacyGroup + ": " + versionMembers.get(Role.LEGACY) + " member(s); new " + newGroup + ": "
                 + versionMembers.get(Role.NEW) + " member(s)");
+        if (step != null && !problems.stream().anyMatch(x -> x.contains("interrupted"))) {
+            out.println("step      in progress: " + step.describe());
+        }
         if (handover != null) {
             out.println("hand-over to " + handover.to() + (handover.offsetsApplied() ? ", offsets applied" : "")
                     + (handover.started() ? ", started on " + topic : ""));

@@ -16,6 +16,7 @@ import canary.platform.ProcessProbe;
 import canary.platform.ProcessVersions;
 import canary.platform.Processes;
 import canary.release.Engine;
+import canary.release.Liveness;
 import canary.release.Operator;
 
 /**
@@ -67,7 +68,8 @@ public interface Wiring {
                 cluster.checkReachable(timeout);
                 Waits.Progress progress = Waits.to(out);
                 Processes processes = new Processes(ctx.stateDir());
-                KafkaStateStore store = KafkaStateStore.of(ctx, client, Operator.of(command, env()), clock()).warnTo(line -> {
+                Operator operator = Operator.of(command, env());
+                KafkaStateStore store = KafkaStateStore.of(ctx, client, operator, clock()).warnTo(line -> {
                     err.println(line);
                     err.flush();
                 });
@@ -75,8 +77,8 @@ public interface Wiring {
                     case ROUTER -> new RouterEngine(ctx, cluster, processes, RouterCommand.class.getName(), progress);
                     case KSQLDB -> new KsqlEngine(ctx, cluster, KsqlEngine.client(ctx), progress);
                 };
-                return new Session(ctx, cluster, store, engine, new ProcessVersions(ctx, cluster, processes, progress), clock(),
-                        new ProcessProbe(ctx.stateDir()), out, timeout, cluster);
+                return new Session(ctx, cluster, store, engine, new ProcessVersions(ctx, cluster, processes, progress), clock(), operator,
+                        Liveness.onHost(operator.host()), new ProcessProbe(ctx.stateDir()), out, timeout, cluster);
             } catch (RuntimeException e) {
                 cluster.close();
                 throw e;

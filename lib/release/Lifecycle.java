@@ -1,8 +1,9 @@
 package canary.release;
 
-import java.time.Clock;
 import java.io.PrintWriter;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,6 +18,8 @@ import canary.context.Context;
 import canary.context.Role;
 import canary.release.MigrationState.Handover;
 import canary.release.MigrationState.Phase;
+import canary.release.MigrationState.StepInProgress;
+import canary.release.MigrationState.StepKind;
 
 /**
  * The steps of a canary release, the same for every engine: migration, share updates, integrity
@@ -33,21 +36,64 @@ public final class Lifecycle {
     private final Engine engine;
     private final Versions versions;
     private final Clock clock;
+    private final Operator operator;
+    private final Liveness liveness;
     private final PrintWriter out;
     private final Waits.Progress progress;
     private final Duration timeout;
 
-    public Lifecycle(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock,
-                     PrintWriter out, Duration timeout) {
+    /**
+     * @param operator who runs the steps: recorded in the state while a step that stops routing or hands over runs
+     * @param liveness tells whether the process of a recorded step still runs (a re-run takes over one that does not)
+     */
+    public Lifecycle(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
+                     Liveness liveness, PrintWriter out, Duration timeout) {
         this.ctx = ctx;
         this.cluster = cluster;
         this.store = store;
         this.engine = engine;
         this.versions = versions;
         this.clock = clock;
+        this.operator = operator;
+        this.liveness = liveness;
         this.out = out;
         this.progress = Waits.to(out);
         this.timeout = timeout;
+    }
+
+    // ------------------------------------------------------------------ steps in progress
+
+    /** This process running {@code kind}, as the state records it until the step ends. */
+    private StepInProgress step(StepKind kind) {
+        Instant now = clock.instant();
+        Instant processStarted = ProcessHandle.of(operator.pid()).flatMap(h -> h.info().startInstant()).orElse(null);
+        return new StepInProgress(kind, operator.host(), operator.pid(), processStarted, now, now.plus(timeout.multipliedBy(3)));
+    }
+
+    /**
+     * Before a step: a step of another process that still runs makes this one wait its turn (one line, nothing changed); one
+     * whose process is gone is taken over: this step finishes or undoes what it left.
+     */
+    private void takeOver(MigrationState s) {
+        StepInProgress st = s.step();
+        if (st == null || st.pid() == operator.pid() && st.host().equals(operator.host())) {
+            return;
+        }
+        if (liveness.alive(st, clock.instant())) {
+            throw new UserException("context '" + ctx.name() + "' is busy: " + st.describe() + " is in progress; run this again when it"
+                    + " has ended" + (st.host().equals(operator.host()) ? "" : " (a step of another host counts as running until " + st.until() + ")"));
+        }
+        out.println("taking over the interrupted " + st.describe());
+    }
+
+    /** Whether routing is stopped with no live step to start it again: a stall that status reports and any re-run ends. */
+    public boolean stalled(MigrationState s) {
+        return s.phase() == Phase.ROUTING && !s.routerRunning() && (s.step() == null || !liveness.alive(s.step(), clock.instant()));
+    }
+
+    /** Whether the state's step in progress still runs. */
+    public boolean stepAlive(MigrationState s) {
+        return s.step() != null && liveness.alive(s.step(), clock.instant());
     }
 
     public Optional<MigrationState> state() {
@@ -85,15 +131,16 @@ public final class Lifecycle {
         MigrationState state;
         boolean resuming = current.isPresent() && current.get().phase() == Phase.MIGRATING;
         if (resuming) {
-            state = current.get();
-            out.println("resuming the migration started " + when(state));
+            takeOver(current.get());
+            out.println("resuming the migration started " + when(current.get()));
+            state = store.write(current.get().version(), current.get().withStep(step(StepKind.MIGRATION)), "migration resumed");
         } else {
             out.println("migration of " + ctx.topic() + " for context '" + ctx.name() + "': " + engine.kind().word() + " engine, "
                     + ctx.routing().word() + " routing, share " + Text.percent(share) + " to the new version");
             store.ensureExists();
             versions.stop(Role.LEGACY, ctx.topic(), timeout);
             Map<Integer, Long> start = startOffsets(partitions, missing);
-            MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start);
+            MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start).withStep(step(StepKind.MIGRATION));
             state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at share " + Text.percent(share));
             Steps.reached("migration.state-written");
         }
@@ -109,7 +156,8 @@ public final class Lifecycle {
             Steps.reached("migration.routing-created");
             versions.start(Role.LEGACY, ctx.legacyTopic(), timeout);
             versions.start(Role.NEW, ctx.newTopic(), timeout);
-            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true), "routing started");
+            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true).withStep(null),
+                    "routing started");
             engine.resume(state, timeout);
         } catch (RuntimeException e) {
             if (state.phase() == Phase.MIGRATING) {
@@ -166,34 +214,43 @@ public final class Lifecycle {
 
     public int updateShare(double share, boolean drainFlag, boolean dryRun) {
         MigrationState s = requireRouting("update the share");
+        takeOver(s);
         boolean drain = drainFlag || s.routing().drainsOnShareChange();
-        if (s.share() == share) {
+        boolean stopped = !s.routerRunning();
+        if (s.share() == share && !stopped) {
             out.println("the share is already " + Text.percent(share) + ": nothing to do");
             return 0;
         }
         if (dryRun) {
-            out.println("dry run: would change the share from " + Text.percent(s.share()) + " to " + Text.percent(share)
+            out.println(s.share() == share ? "dry run: the share is already " + Text.percent(share) + "; would resume routing, which is stopped"
+                    : "dry run: would change the share from " + Text.percent(s.share()) + " to " + Text.percent(share)
                     + (drain ? ", draining first (stop routing, wait until both versions have processed everything, resume)" : ""));
             return 0;
         }
+        if (s.share() == share) {
+            String by = s.step() == null ? "" : " by the interrupted " + s.step().kind().script();
+            s = store.write(s.version(), s.withRouterRunning(true).withStep(null), "routing resumed at share " + Text.percent(share)
+                    + " (it was stopped" + by + ")");
+            engine.resume(s, timeout);
+            out.println("routing resumed at share " + Text.percent(share) + " (it was stopped" + by + ")");
+            return 0;
+        }
         if (drain) {
-            s = pauseAndDrain(s, "drain before a share change");
+            s = pauseAndDrain(s, StepKind.UPDATE_RATE, "drain before a share change");
             Steps.reached("update-rate.drained");
         }
         engine.applyShare(s, share);
         double before = s.share();
-        s = store.write(s.version(), s.withShare(share).withRouterRunning(true),
+        s = store.write(s.version(), s.withShare(share).withRouterRunning(true).withStep(null),
                 "share " + Text.percent(before) + " -> " + Text.percent(share) + (drain ? " (drained)" : ""));
         engine.resume(s, timeout);
         out.println("share: " + Text.percent(before) + " -> " + Text.percent(share) + " to the new version");
         return 0;
     }
 
-    /** Clears the run flag, waits until routing stopped and both versions processed everything. */
-    private MigrationState pauseAndDrain(MigrationState s, String why) {
-        if (s.routerRunning()) {
-            s = store.write(s.version(), s.withRouterRunning(false), "routing stopped: " + why);
-        }
+    /** Clears the run flag (recording the step that did), waits until routing stopped and both versions processed everything. */
+    private MigrationState pauseAndDrain(MigrationState s, StepKind kind, String why) {
+        s = store.write(s.version(), s.withRouterRunning(false).withStep(step(kind)), "routing stopped: " + why);
         engine.pause(s, timeout);
         drainVersions();
         return s;
@@ -210,33 +267,35 @@ public final class Lifecycle {
 
     // ------------------------------------------------------------------ check
 
+    /** Stops routing, counts, and starts routing again, whatever happens in between (routing also restarts when it was stopped before). */
     public Integrity check(boolean dryRun) {
         MigrationState s = requireRouting("check the data");
+        takeOver(s);
         if (dryRun) {
             out.println("dry run: would stop routing, count the records per partition of " + ctx.topic() + " (from the start offsets to the"
                     + " router's position), " + ctx.legacyTopic() + " and " + ctx.newTopic() + ", then resume routing");
             return null;
         }
-        boolean wasRunning = s.routerRunning();
-        if (wasRunning) {
-            s = store.write(s.version(), s.withRouterRunning(false), "routing stopped: check_data");
-            Steps.reached("check-data.routing-stopped");
-        }
-        Integrity result;
+        s = store.write(s.version(), s.withRouterRunning(false).withStep(step(StepKind.CHECK_DATA)), "routing stopped: check_data");
+        Steps.reached("check-data.routing-stopped");
+        Integrity result = null;
         try {
             engine.pause(s, timeout);
             result = engine.count(s, timeout);
+            Steps.reached("check-data.counted");
         } finally {
-            if (wasRunning) {
-                MigrationState now = store.read().orElseThrow();
-                s = store.write(now.version(), now.withRouterRunning(true), "routing resumed: check_data done");
-                engine.resume(s, timeout);
+            MigrationState now = store.read().orElseThrow();
+            MigrationState next = now.withRouterRunning(true).withStep(null);
+            String what = "check_data failed; routing resumed";
+            if (result != null) {
+                Integrity.Row tot = result.total();
+                next = next.withLastCheck(new MigrationState.Check(clock.instant(), result.clean(), tot.consumed(), tot.toLegacy(), tot.toNew(),
+                        tot.difference()));
+                what = "check_data: " + (result.clean() ? "clean" : "MISMATCH") + "; routing resumed";
             }
+            s = store.write(now.version(), next, what);
+            engine.resume(s, timeout);
         }
-        MigrationState now = store.read().orElseThrow();
-        Integrity.Row tot = result.total();
-        store.write(now.version(), now.withLastCheck(new MigrationState.Check(clock.instant(), result.clean(), tot.consumed(),
-                tot.toLegacy(), tot.toNew(), tot.difference())), "check_data: " + (result.clean() ? "clean" : "MISMATCH"));
         return result;
     }
 
@@ -259,6 +318,8 @@ public final class Lifecycle {
         if (s.phase() != Phase.ROUTING && s.phase() != during) {
             throw new UserException("cannot " + verb + " context '" + ctx.name() + "': it is " + s.phase().word() + " (" + when(s) + ")");
         }
+        takeOver(s);
+        StepKind kind = promote ? StepKind.PROMOTE : StepKind.ROLLBACK;
         Role other = to.other();
         if (dryRun) {
             out.println("dry run: would stop routing, wait until both versions processed everything, stop both, set the offsets of "
@@ -270,10 +331,12 @@ public final class Lifecycle {
             return 0;
         }
         if (s.phase() == Phase.ROUTING) {
-            s = store.write(s.version(), s.withPhase(during).withRouterRunning(false), (promote ? "promotion" : "rollback") + " started");
+            s = store.write(s.version(), s.withPhase(during).withRouterRunning(false).withStep(step(kind)),
+                    (promote ? "promotion" : "rollback") + " started");
             Steps.reached("handover.started");
         } else {
             out.println("resuming the " + (promote ? "promotion" : "rollback") + " started " + when(s));
+            s = store.write(s.version(), s.withStep(step(kind)), (promote ? "promotion" : "rollback") + " resumed");
         }
         Map<Integer, Long> routedLegacy = Map.of();
         Map<Integer, Long> routedNew = Map.of();
@@ -304,7 +367,7 @@ public final class Lifecycle {
             s = store.write(s.version(), s.withHandover(h.withStarted()), "the " + to + " version started on " + ctx.topic());
             Steps.reached("handover.version-started");
         }
-        s = store.write(s.version(), s.withPhase(done), promote ? "promoted" : "rolled back");
+        s = store.write(s.version(), s.withPhase(done).withStep(null), promote ? "promoted" : "rolled back");
         Steps.reached("handover.done");
         engine.remove(s, timeout);
         Table t = new Table("PARTITION", "START OFFSET", "HAND-OVER OFFSET", "ROUTED TO LEGACY", "ROUTED TO NEW");

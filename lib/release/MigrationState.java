@@ -26,6 +26,8 @@ import canary.context.Routing;
  *                 write fills it with its own change)
  * @param rollout  where a rollout plan stands (null when no rollout.java run advanced the release)
  * @param lastGate the last evaluation of the rollout gates (null before the first)
+ * @param step     the step that stopped routing or is handing over, while it runs (null otherwise): a re-run takes over
+ *                 a step whose process is gone
  */
 public record MigrationState(
         long version,
@@ -42,6 +44,7 @@ public record MigrationState(
         Check lastCheck,
         RolloutStep rollout,
         GateResult lastGate,
+        StepInProgress step,
         List<Change> history) {
 
     public enum Phase {
@@ -108,6 +111,47 @@ public record MigrationState(
     public record GateResult(Instant at, int step, boolean passed, String gate, String reason) {
     }
 
+    /** The scripts' steps that stop routing or hand over records, and so must be finished or undone when interrupted. */
+    public enum StepKind {
+        MIGRATION("migration.java"), UPDATE_RATE("update_rate.java --drain"), CHECK_DATA("check_data.java"), PROMOTE("promote.java"),
+        ROLLBACK("rollback.java");
+
+        private final String script;
+
+        StepKind(String script) {
+            this.script = script;
+        }
+
+        /** The script that runs it, as an operator types it. */
+        public String script() {
+            return script;
+        }
+
+        @JsonValue
+        public String word() {
+            return name().toLowerCase().replace('_', '-');
+        }
+
+        @JsonCreator
+        public static StepKind of(String word) {
+            return Words.find(values(), StepKind::word, word).orElseThrow(() -> new IllegalArgumentException("unknown step '" + word + "'"));
+        }
+    }
+
+    /**
+     * A step in progress: which, in which process (host, pid and the process's start time), since
+     * when, and until when a process on another host, which the kit cannot look at, counts as alive.
+     */
+    public record StepInProgress(StepKind kind, String host, long pid, Instant processStarted, Instant started, Instant until) {
+        public String describe() {
+            return kind.script() + " on " + host + " (pid " + pid + ", since " + started + ")";
+        }
+
+        public StepInProgress withKind(StepKind k) {
+            return new StepInProgress(k, host, pid, processStarted, started, until);
+        }
+    }
+
     /** One change of the state: when, who, where, with which command, what (for people). */
     public record Change(Instant at, String user, String host, String command, String what) {
     }
@@ -115,48 +159,54 @@ public record MigrationState(
     public static MigrationState start(String context, EngineKind engine, Routing routing, double share,
                                        Map<Integer, Long> startOffsets) {
         return new MigrationState(0, context, Phase.MIGRATING, engine, routing, share, null, false,
-                new TreeMap<>(startOffsets), null, Map.of(), null, null, null, List.of());
+                new TreeMap<>(startOffsets), null, Map.of(), null, null, null, null, List.of());
     }
 
     public MigrationState withPhase(Phase p) {
         return new MigrationState(version, context, p, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
-                queryIds, lastCheck, rollout, lastGate, history);
+                queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     /** A new share; the write records who set it. */
     public MigrationState withShare(double s) {
         return new MigrationState(version, context, phase, engine, routing, s, null, routerRunning, startOffsets, handover,
-                queryIds, lastCheck, rollout, lastGate, history);
+                queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withRouterRunning(boolean running) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, running, startOffsets, handover,
-                queryIds, lastCheck, rollout, lastGate, history);
+                queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withHandover(Handover h) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, h,
-                queryIds, lastCheck, rollout, lastGate, history);
+                queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withQueryIds(Map<String, String> ids) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
-                Map.copyOf(ids), lastCheck, rollout, lastGate, history);
+                Map.copyOf(ids), lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withLastCheck(Check c) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
-                queryIds, c, rollout, lastGate, history);
+                queryIds, c, rollout, lastGate, step, history);
     }
 
     public MigrationState withRollout(RolloutStep r) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
-                queryIds, lastCheck, r, lastGate, history);
+                queryIds, lastCheck, r, lastGate, step, history);
+    }
+
+    /** The step in progress (null: none). */
+    public MigrationState withStep(StepInProgress st) {
+        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, rollout, lastGate, st, history);
     }
 
     public MigrationState withLastGate(GateResult g) {
         return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
-                queryIds, lastCheck, rollout, g, history);
+                queryIds, lastCheck, rollout, g, step, history);
     }
 
     /**
@@ -167,7 +217,7 @@ public record MigrationState(
         List<Change> h = new ArrayList<>(history == null ? List.of() : history);
         h.add(change);
         return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, shareSet == null ? change : shareSet,
-                routerRunning, startOffsets, handover, queryIds, lastCheck, rollout, lastGate, List.copyOf(h));
+                routerRunning, startOffsets, handover, queryIds, lastCheck, rollout, lastGate, step, List.copyOf(h));
     }
 
     public Change lastChange() {

@@ -3,10 +3,19 @@ package canary.release;
 import java.net.InetAddress;
 import java.util.function.Function;
 
-/** Who changes the state, from where, with which command: what the history records for each change. */
-public record Operator(String user, String host, String command) {
+/**
+ * Who changes the state, from where, with which command, in which process: what the history
+ * records for each change, and what a step in progress records so that others can tell whether it
+ * still runs.
+ */
+public record Operator(String user, String host, String command, long pid) {
 
-    /** The user and host of this process (from {@code env}: HOSTNAME first, then the resolver). */
+    /** This process. */
+    public Operator(String user, String host, String command) {
+        this(user, host, command, ProcessHandle.current().pid());
+    }
+
+    /** The user and host of this process (from {@code env}: USER and HOSTNAME first, then the JVM and the resolver). */
     public static Operator of(String command, Function<String, String> env) {
         String user = env.apply("USER");
         if (user == null || user.isBlank()) {

@@ -51,4 +51,15 @@ class CommandLineTest {
         assertEquals(Duration.ofDays(365), Durations.parse("365d"));
         assertThrows(IllegalArgumentException.class, () -> Durations.parse("99999999999999s"));
     }
+
+    @Test
+    void status_watch_calls_a_lag_that_grows_at_every_sample_a_problem() {
+        StatusCommand.LagTrend t = new StatusCommand.LagTrend();
+        assertEquals(null, t.add(10));
+        assertEquals(null, t.add(20));
+        assertEquals(null, t.add(30));
+        assertTrue(t.add(40).contains("the router's lag grew at each of the last 4 samples (10 -> 40 records)"));
+        assertEquals(null, t.add(40), "a sample that does not grow ends it");
+        assertEquals(null, t.add(50));
+    }
 }

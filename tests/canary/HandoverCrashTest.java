@@ -13,10 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import canary.common.Steps;
-import canary.common.Waits;
+import canary.cli.StatusCommand;
 import canary.kafka.KafkaCluster;
-import canary.platform.Processes;
 import canary.release.MigrationState;
 
 /**
@@ -43,7 +41,9 @@ class HandoverCrashTest {
             kit.awaitRouted(100);
 
             for (String step : List.of(firstStep, secondStep, thirdStep)) {
-                killAt(kit, command, step);
+                kit.killAt(command, step);
+                Kit.Run status = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(1);
+                assertTrue(status.out().contains("was interrupted") && status.out().contains("again to finish it"), status.out());
             }
             Kit.Run rerun = promote ? kit.promote() : kit.rollback();
             rerun.ok();
@@ -58,17 +58,5 @@ class HandoverCrashTest {
                 assertTrue(c.members(promote ? kit.legacyGroup : kit.newGroup).isEmpty(), "the other version is stopped");
             }
         }
-    }
-
-    /** Runs the command in a child JVM that stops at {@code step}, and SIGKILLs it there. */
-    static void killAt(Kit kit, String command, String step) throws Exception {
-        Processes p = kit.processes();
-        Path reached = kit.dir.resolve("reached-" + step);
-        p.start("handover", Processes.javaCommand(command, kit.contextFile.toString(), "--timeout", "90s"), kit.dir,
-                Map.of(Steps.PAUSE_AT, step, Steps.PAUSE_FILE, reached.toString()));
-        Waits.until("the hand-over reaches step " + step + " (log " + p.logFile("handover") + ")", Duration.ofSeconds(120), Waits.quiet(),
-                () -> Files.exists(reached) || !p.isRunning("handover"));
-        assertTrue(Files.exists(reached), "the hand-over ended before step " + step + ": " + Files.readString(p.logFile("handover")));
-        assertTrue(Kit.kill9(p, "handover"), "killed at " + step);
     }
 }

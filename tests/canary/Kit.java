@@ -1,6 +1,7 @@
 package canary;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
@@ -26,6 +27,7 @@ import canary.cli.MigrationCommand;
 import canary.cli.PromoteCommand;
 import canary.cli.RollbackCommand;
 import canary.cli.UpdateRateCommand;
+import canary.common.Steps;
 import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Role;
@@ -174,6 +176,21 @@ final class Kit implements AutoCloseable {
             Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", Duration.ofSeconds(10), Waits.quiet(), () -> !h.isAlive());
         });
         return pid.isPresent();
+    }
+
+    /** Runs a command of the kit in a child JVM that stops at the named {@code step}, and SIGKILLs it there. */
+    void killAt(String commandClass, String step, String... args) throws Exception {
+        Processes p = processes();
+        Path reached = dir.resolve("reached-" + step + "-" + System.nanoTime());
+        List<String> argv = new ArrayList<>(List.of(contextFile.toString()));
+        argv.addAll(List.of(args));
+        argv.addAll(List.of("--timeout", "90s"));
+        p.start("killed-step", Processes.javaCommand(commandClass, argv.toArray(String[]::new)), dir,
+                Map.of(Steps.PAUSE_AT, step, Steps.PAUSE_FILE, reached.toString()));
+        Waits.until("the command reaches step " + step + " (log " + p.logFile("killed-step") + ")", Duration.ofSeconds(120), Waits.quiet(),
+                () -> Files.exists(reached) || !p.isRunning("killed-step"));
+        assertTrue(Files.exists(reached), "the command ended before step " + step + ": " + Files.readString(p.logFile("killed-step")));
+        assertTrue(kill9(p, "killed-step"), "killed at " + step);
     }
 
     Run promote(String... args) {

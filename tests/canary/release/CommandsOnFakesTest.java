@@ -60,8 +60,8 @@ class CommandsOnFakesTest {
 
             @Override
             public Session open(Context ctx, String command, PrintWriter out, PrintWriter err, Duration timeout) {
-                return new Session(ctx, w.cluster, w.store, w.engine, w.versions, w.clock, (argv, d, t) -> new Rollout.ProbeResult(0, "ok"),
-                        out, timeout, () -> { });
+                return new Session(ctx, w.cluster, w.store, w.engine, w.versions, w.clock, Fakes.OPERATOR, w.liveness,
+                        (argv, d, t) -> new Rollout.ProbeResult(0, "ok"), out, timeout, () -> { });
             }
         };
     }
@@ -143,5 +143,44 @@ class CommandsOnFakesTest {
             assertTrue(skipped.out().contains("skipped this run: another canary-router command is running for context 'fake'"), skipped.out());
         }
         assertEquals(null, w.store.state, "nothing was changed");
+    }
+
+    @Test
+    void status_tells_a_stall_an_interrupted_promotion_and_a_promoted_topic_nobody_consumes() throws Exception {
+        World w = new World(dir, "", UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        run(w, new MigrationCommand(), ctx, ".2");
+        MigrationState s = w.store.state;
+        MigrationState.StepInProgress dead = new MigrationState.StepInProgress(MigrationState.StepKind.CHECK_DATA, "host", 7, null,
+                w.clock.instant(), w.clock.instant());
+        w.deadPids.add(7L);
+        s = w.store.write(s.version(), s.withRouterRunning(false).withStep(dead), "routing stopped: check_data");
+        Run stalled = run(w, new StatusCommand(), ctx);
+        assertEquals(1, stalled.code(), stalled.out());
+        assertTrue(stalled.out().contains("DEGRADED: routing is stopped (run flag off) and no step is in progress: the check_data.java on host"
+                + " (pid 7"), stalled.out());
+
+        MigrationState.StepInProgress live = new MigrationState.StepInProgress(MigrationState.StepKind.CHECK_DATA, "host", 8, null,
+                w.clock.instant(), w.clock.instant());
+        s = w.store.write(s.version(), s.withStep(live), "another check_data");
+        Run busy = run(w, new StatusCommand(), ctx);
+        assertEquals(0, busy.code(), busy.out());
+        assertTrue(busy.out().contains("step      in progress: check_data.java on host (pid 8"), busy.out());
+
+        s = w.store.write(s.version(), s.withPhase(MigrationState.Phase.PROMOTING).withStep(dead.withKind(MigrationState.StepKind.PROMOTE)),
+                "promotion started");
+        Run interrupted = run(w, new StatusCommand(), ctx, "--output", "json");
+        assertEquals(1, interrupted.code());
+        assertTrue(interrupted.out().contains("the promotion was interrupted (promote.java on host (pid 7"), interrupted.out());
+        assertEquals("promote", Json.MAPPER.readTree(interrupted.out()).get("step").get("kind").asText());
+
+        w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+        assertEquals(0, run(w, new PromoteCommand(), ctx).code());
+        assertEquals(0, run(w, new StatusCommand(), ctx).code());
+        w.cluster.noMembers("service_v2");
+        Run orphan = run(w, new StatusCommand(), ctx);
+        assertEquals(1, orphan.code());
+        assertTrue(orphan.out().contains("DEGRADED: nothing consumes orders: the new version (group service_v2), which owns it since the"
+                + " promotion, has no members"), orphan.out());
     }
 }

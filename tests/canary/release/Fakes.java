@@ -328,6 +328,9 @@ final class Fakes {
         }
     }
 
+    /** Who runs the steps in the fast tests. */
+    static final Operator OPERATOR = new Operator("ops", "host", "test", 4242);
+
     /** A release on fakes: the context of {@code contextYaml}, a 3-partition topic, the legacy version running on it. */
     static final class World {
         final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T10:00:00Z"));
@@ -339,6 +342,9 @@ final class Fakes {
         final StringWriter output = new StringWriter();
         final PrintWriter out = new PrintWriter(output, true);
         final Lifecycle lifecycle;
+        /** Steps of these pids count as gone; any other pid as running. */
+        final java.util.Set<Long> deadPids = new java.util.HashSet<>();
+        final Liveness liveness = (step, now) -> !deadPids.contains(step.pid());
 
         World(Path dir, String extraYaml, UnaryOperator<String> reword) throws java.io.IOException {
             Path f = dir.resolve("ctx.yaml");
@@ -362,7 +368,12 @@ final class Fakes {
             cluster.committed.put(FakeCluster.key("service_v1", "orders"), new TreeMap<>(Map.of(0, 40L, 1, 50L, 2, 60L)));
             versions.start(Role.LEGACY, "orders", Duration.ZERO);
             versions.calls.clear();
-            lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, out, Duration.ofSeconds(1));
+            lifecycle = lifecycle(out);
+        }
+
+        /** This test's process runs the steps; {@link #deadPids} lists the processes of other steps that are gone. */
+        Lifecycle lifecycle(PrintWriter to) {
+            return new Lifecycle(ctx, cluster, store, engine, versions, clock, OPERATOR, liveness, to, Duration.ofSeconds(1));
         }
 
         /** Everything printed so far, and forget it. */

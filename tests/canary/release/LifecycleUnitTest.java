@@ -267,6 +267,84 @@ class LifecycleUnitTest {
         }
     }
 
+    @Nested
+    class An_interrupted_step {
+
+        /** The state as a step of pid 99 leaves it when killed right after it stopped routing. */
+        MigrationState killedAfterStoppingRouting(MigrationState.StepKind kind) {
+            MigrationState s = w.store.state;
+            MigrationState.StepInProgress step = new MigrationState.StepInProgress(kind, "host", 99, null, w.clock.instant(),
+                    w.clock.instant().plus(Duration.ofMinutes(15)));
+            return w.store.write(s.version(), s.withRouterRunning(false).withStep(step), "routing stopped: " + kind.word());
+        }
+
+        @Test
+        void check_data_killed_is_a_stall_until_it_runs_again_and_takes_over() {
+            routing(0.1);
+            w.engine.count = Integrity.of("orders", Map.of(0, 10L), Map.of(0, 7L), Map.of(0, 3L));
+            w.deadPids.add(99L);
+            MigrationState stalled = killedAfterStoppingRouting(MigrationState.StepKind.CHECK_DATA);
+            assertTrue(w.lifecycle.stalled(stalled));
+            w.lifecycle.check(false);
+            assertTrue(w.takeOutput().contains("taking over the interrupted check_data.java on host (pid 99"));
+            MigrationState s = w.store.state;
+            assertTrue(s.routerRunning() && s.step() == null && s.lastCheck().clean());
+            assertTrue(!w.lifecycle.stalled(s));
+        }
+
+        @Test
+        void a_step_whose_process_still_runs_makes_the_others_wait_and_changes_nothing() {
+            routing(0.1);
+            MigrationState busy = killedAfterStoppingRouting(MigrationState.StepKind.UPDATE_RATE);
+            assertTrue(!w.lifecycle.stalled(busy), "a drain in progress is not a stall");
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.updateShare(0.5, false, false));
+            assertTrue(e.getMessage().contains("is busy: update_rate.java --drain on host (pid 99"), e.getMessage());
+            assertThrows(UserException.class, () -> w.lifecycle.check(false));
+            assertThrows(UserException.class, () -> w.lifecycle.handOver(Role.NEW, false));
+            assertEquals(busy, w.store.state);
+        }
+
+        @Test
+        void a_killed_drain_is_ended_by_update_rate_with_the_same_share_resuming_routing() {
+            routing(0.1);
+            w.deadPids.add(99L);
+            killedAfterStoppingRouting(MigrationState.StepKind.UPDATE_RATE);
+            w.lifecycle.updateShare(0.1, false, false);
+            assertTrue(w.takeOutput().contains("routing resumed at share 10 % (it was stopped by the interrupted update_rate.java --drain)"));
+            assertTrue(w.store.state.routerRunning());
+            assertEquals(List.of("resume"), w.engine.calls);
+        }
+
+        @Test
+        void a_promotion_whose_process_died_is_finished_by_the_next_run() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.deadPids.add(99L);
+            MigrationState s = w.store.state;
+            w.store.write(s.version(), s.withPhase(Phase.PROMOTING).withRouterRunning(false).withStep(new MigrationState.StepInProgress(
+                    MigrationState.StepKind.PROMOTE, "host", 99, null, w.clock.instant(), w.clock.instant())), "promotion started");
+            w.lifecycle.handOver(Role.NEW, false);
+            assertEquals(Phase.PROMOTED, w.store.state.phase());
+            assertNull(w.store.state.step());
+        }
+
+        @Test
+        void every_step_records_itself_while_it_runs_and_clears_itself_when_done() {
+            routing(0.1);
+            w.lifecycle.updateShare(0.3, true, false);
+            assertTrue(w.store.writes.stream().anyMatch(x -> x.step() != null && x.step().kind() == MigrationState.StepKind.UPDATE_RATE
+                    && x.step().pid() == Fakes.OPERATOR.pid() && !x.routerRunning()));
+            assertNull(w.store.state.step());
+            w.engine.count = Integrity.of("orders", Map.of(0, 1L), Map.of(0, 1L), Map.of());
+            w.lifecycle.check(false);
+            assertNull(w.store.state.step());
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.LEGACY, false);
+            assertNull(w.store.state.step());
+            assertTrue(w.store.writes.stream().anyMatch(x -> x.step() != null && x.step().kind() == MigrationState.StepKind.ROLLBACK));
+        }
+    }
+
     @Test
     void a_state_written_by_another_command_in_between_fails_the_stale_write() {
         MigrationState s = routing(0.1);

@@ -164,7 +164,7 @@ class RolloutUnitTest {
             run();
             MigrationState s = w.store.state;
             w.store.state = new MigrationState(s.version(), s.context(), s.phase(), s.engine(), s.routing(), s.share(), null,
-                    s.routerRunning(), s.startOffsets(), null, s.queryIds(), null, null, null, s.history());
+                    s.routerRunning(), s.startOffsets(), null, s.queryIds(), null, null, null, null, s.history());
             assertTrue(runOut(0).contains("the state does not say when this step started; its hold counts from now"));
             assertEquals(new MigrationState.RolloutStep(0, 3, w.clock.instant()), w.store.state.rollout());
         }
