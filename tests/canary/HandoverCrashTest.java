@@ -42,8 +42,14 @@ class HandoverCrashTest {
 
             for (String step : List.of(firstStep, secondStep, thirdStep)) {
                 kit.killAt(command, step);
-                Kit.Run status = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(1);
-                assertTrue(status.out().contains("was interrupted") && status.out().contains("again to finish it"), status.out());
+                if (step.equals("handover.done")) {
+                    // the hand-over is done and the owner consumes: only the removal of the routing resources is left to the re-run
+                    Kit.Run status = Kit.run(new StatusCommand(), kit.contextFile.toString()).ok();
+                    assertTrue(status.out().contains("phase     " + (promote ? "promoted" : "rolled-back")), status.out());
+                } else {
+                    Kit.Run status = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(1);
+                    assertTrue(status.out().contains("was interrupted") && status.out().contains("again to finish it"), status.out());
+                }
             }
             Kit.Run rerun = promote ? kit.promote() : kit.rollback();
             rerun.ok();

@@ -13,12 +13,16 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.cli.StatusCommand;
 import canary.context.Role;
 import canary.demo.DummyService;
 import canary.kafka.KafkaCluster;
 import canary.release.MigrationState;
 
-/** The whole canary lifecycle on the embedded router, with producers running, proven from what the services processed. */
+/**
+ * The whole canary lifecycle on the embedded router, with producers running, proven from what the services processed;
+ * update_rate --drain and check_data are killed at named steps on the way and taken over by their re-runs.
+ */
 class LifecycleTest {
 
     @TempDir
@@ -37,11 +41,24 @@ class LifecycleTest {
             kit.awaitRouted(300);
             kit.updateRate("0.5").ok();
             kit.awaitRouted(600);
+            // update_rate --drain and check_data stop routing while they run: killed at their named steps, they leave a stall
+            // that status reports; running them again takes over and routing runs again.
+            kit.killAt("canary.cli.UpdateRateCommand", "update-rate.drained", "100%", "--drain");
+            Kit.Run stalled = Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(1);
+            assertTrue(stalled.out().contains("DEGRADED: routing is stopped (run flag off) and no step is in progress: the update_rate.java"
+                    + " --drain on"), stalled.out());
             Kit.Run drained = kit.updateRate("100%", "--drain").ok();
+            assertTrue(drained.out().contains("taking over the interrupted update_rate.java --drain"), drained.out());
             assertTrue(drained.out().contains("share: 50 % -> 100 %"), drained.out());
             kit.awaitRouted(900);
+            Kit.run(new StatusCommand(), kit.contextFile.toString()).ok();
+            kit.killAt("canary.cli.CheckDataCommand", "check-data.routing-stopped");
+            Kit.run(new StatusCommand(), kit.contextFile.toString()).expect(1);
             Kit.Run check = kit.checkData().ok();
+            assertTrue(check.out().contains("taking over the interrupted check_data.java"), check.out());
             assertTrue(check.out().contains("integrity: clean"), check.out());
+            assertTrue(kit.state().routerRunning() && kit.state().step() == null, "routing runs again, no step left");
+            Kit.run(new StatusCommand(), kit.contextFile.toString()).ok();
             Kit.Run promote = kit.promote().ok();
             assertTrue(promote.out().contains("HAND-OVER OFFSET"), promote.out());
 
