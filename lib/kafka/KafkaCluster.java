@@ -71,12 +71,10 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         return admin;
     }
 
-    /** Fails with a clear line when the cluster does not answer. */
-    public void checkReachable() {
-        get(admin.describeCluster().nodes(), "describe the cluster");
-    }
-
-    /** The same, failing after at most {@code timeout} (a --timeout shorter than the default API timeout bounds the check too). */
+    /**
+     * Fails with a clear line when the cluster does not answer within {@code timeout} (at most the API timeout: a --timeout
+     * shorter than it bounds the check too).
+     */
     public void checkReachable(java.time.Duration timeout) {
         int ms = (int) Math.max(1, Math.min(API_TIMEOUT_MS, timeout.toMillis()));
         try {

@@ -52,7 +52,7 @@ public final class LocalPlatform implements Platform {
         try (KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
             Waits.until("the broker on 127.0.0.1:" + ctx.local().port() + " answers", timeout, Waits.to(out), () -> {
                 try {
-                    cluster.checkReachable();
+                    cluster.checkReachable(Duration.ofSeconds(5));
                     return true;
                 } catch (UserException e) {
                     return false;

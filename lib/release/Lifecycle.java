@@ -96,10 +96,6 @@ public final class Lifecycle {
         return s.step() != null && liveness.alive(s.step(), clock.instant());
     }
 
-    public Optional<MigrationState> state() {
-        return store.read();
-    }
-
     // ------------------------------------------------------------------ migration
 
     /** Starts routing: stops legacy, captures its offsets, creates routing, starts both versions. */

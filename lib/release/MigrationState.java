@@ -146,10 +146,6 @@ public record MigrationState(
         public String describe() {
             return kind.script() + " on " + host + " (pid " + pid + ", since " + started + ")";
         }
-
-        public StepInProgress withKind(StepKind k) {
-            return new StepInProgress(k, host, pid, processStarted, started, until);
-        }
     }
 
     /** One change of the state: when, who, where, with which command, what (for people). */

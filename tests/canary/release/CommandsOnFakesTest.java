@@ -167,7 +167,8 @@ class CommandsOnFakesTest {
         assertEquals(0, busy.code(), busy.out());
         assertTrue(busy.out().contains("step      in progress: check_data.java on host (pid 8"), busy.out());
 
-        s = w.store.write(s.version(), s.withPhase(MigrationState.Phase.PROMOTING).withStep(dead.withKind(MigrationState.StepKind.PROMOTE)),
+        s = w.store.write(s.version(), s.withPhase(MigrationState.Phase.PROMOTING).withStep(new MigrationState.StepInProgress(
+                MigrationState.StepKind.PROMOTE, "host", 7, null, w.clock.instant(), w.clock.instant())),
                 "promotion started");
         Run interrupted = run(w, new StatusCommand(), ctx, "--output", "json");
         assertEquals(1, interrupted.code());
