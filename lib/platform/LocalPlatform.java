@@ -71,7 +71,7 @@ public final class LocalPlatform implements Platform {
             if (processes.isRunning(PRODUCER)) {
                 out.println("demo producer already runs");
             } else {
-                processes.start(PRODUCER, Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), Map.of());
+                processes.start(PRODUCER, Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), Map.of(), true);
                 out.println("started the demo producer (" + c.local().producerRate() + " records/s to " + c.topic() + ")");
             }
         }

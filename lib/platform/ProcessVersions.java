@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import canary.common.Durations;
 import canary.common.UserException;
@@ -24,7 +25,7 @@ import canary.release.Versions;
 public final class ProcessVersions implements Versions {
 
     /** How long a freshly started command must stay alive to count as started. */
-    static final Duration STARTUP_CHECK = Duration.ofMillis(1500);
+    static final Duration STARTUP_CHECK = Duration.ofMillis(2000);
 
     private final Context ctx;
     private final Cluster cluster;
@@ -51,7 +52,7 @@ public final class ProcessVersions implements Versions {
                 progress.accept(role + " version (" + s.group() + ") already runs");
                 return;
             }
-            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), Map.of());
+            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), Map.of(), true);
             awaitStillRunning(role);
             progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
         } else {
@@ -60,16 +61,23 @@ public final class ProcessVersions implements Versions {
         }
     }
 
-    /** A command that cannot start (a wrong path, a bad argument) exits at once: say so instead of reporting success. */
+    /**
+     * A command that cannot start (a wrong path, a bad argument) exits at once: say so instead of reporting success, and stop
+     * its supervisor, which would otherwise start it again and again.
+     */
     private void awaitStillRunning(Role role) {
+        String name = processName(role);
         long until = System.nanoTime() + STARTUP_CHECK.toNanos();
         while (System.nanoTime() < until) {
-            if (!processes.isRunning(processName(role))) {
-                Path log = processes.logFile(processName(role));
+            Optional<Supervisor.Record> r = processes.supervision(name);
+            boolean failed = !processes.isRunning(name) || r.map(x -> x.restarts() > 0 || x.phase() != Supervisor.Phase.RUNNING).orElse(false);
+            if (failed) {
+                processes.stop(name, Duration.ofSeconds(5));
+                Path log = processes.logFile(name);
                 String last = "";
                 try {
                     List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
-                    last = lines.isEmpty() ? "" : ": " + lines.get(lines.size() - 1).strip();
+                    last = lines.stream().filter(l -> !l.contains(Supervisor.LOG_TAG)).reduce((a, b) -> b).map(l -> ": " + l.strip()).orElse("");
                 } catch (IOException ignored) {
                     // the message below still names the log
                 }

@@ -84,6 +84,15 @@ public final class Processes {
      * still runs: then it is left alone and reported as already running.
      */
     public StartResult start(String name, List<String> argv, Path workDir, Map<String, String> extraEnv) {
+        return start(name, argv, workDir, extraEnv, false);
+    }
+
+    /**
+     * Starts {@code argv} detached under {@code name}, kept alive by a {@link Supervisor} when {@code supervised}: restarted
+     * with back-off when it fails, its restarts recorded (see {@link #supervision}). A child left running by a supervisor that
+     * was killed is stopped first, so that one name never runs twice.
+     */
+    public StartResult start(String name, List<String> argv, Path workDir, Map<String, String> extraEnv, boolean supervised) {
         checkName(name);
         if (argv.isEmpty()) {
             throw new IllegalArgumentException("empty command for " + name);
@@ -92,7 +101,16 @@ public final class Processes {
         if (live.isPresent()) {
             return new StartResult(name, live.get().pid(), false, logFile(name));
         }
+        stopOrphan(name, KILL_WAIT);
+        deleteSupervision(name);
         Path log = logFile(name);
+        if (supervised) {
+            List<String> keeper = new ArrayList<>(List.of(javaBinary(), "-Xmx24m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+                    "-cp", absoluteClassPath(System.getProperty("java.class.path")), Supervisor.class.getName(),
+                    stateDir.toAbsolutePath().toString(), name));
+            keeper.addAll(argv);
+            argv = keeper;
+        }
         try {
             StateDir.ensure(stateDir);
             Files.createDirectories(log.getParent());
@@ -129,7 +147,10 @@ public final class Processes {
         checkName(name);
         Optional<ProcessHandle> live = live(name);
         if (live.isEmpty()) {
-            return new StopResult(name, -1, Stopped.NOT_RUNNING);
+            Optional<Long> orphan = liveChild(name).map(ProcessHandle::pid);
+            boolean stopped = stopOrphan(name, grace);
+            deleteSupervision(name);
+            return stopped ? new StopResult(name, orphan.orElse(-1L), Stopped.TERMINATED) : new StopResult(name, -1, Stopped.NOT_RUNNING);
         }
         ProcessHandle h = live.get();
         Stopped outcome = Stopped.TERMINATED;
@@ -142,6 +163,9 @@ public final class Processes {
             Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, progress, () -> !h.isAlive());
             outcome = Stopped.KILLED;
         }
+        // A supervisor killed before its child ended leaves the child running.
+        stopOrphan(name, KILL_WAIT);
+        deleteSupervision(name);
         deletePidFile(name);
         return new StopResult(name, h.pid(), outcome);
     }
@@ -160,25 +184,41 @@ public final class Processes {
         return live(name).map(ProcessHandle::pid);
     }
 
-    /** Names with a live process, sorted. Stale pid files met on the way are removed. */
+    /**
+     * Names with a live process (or a supervised child whose supervisor is gone), sorted. Stale pid files met on the way
+     * are removed.
+     */
     public List<String> running() {
-        Path dir = stateDir.resolve("pids");
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        for (String name : namesIn(stateDir.resolve("pids"), ".pid")) {
+            if (live(name).isPresent()) {
+                names.add(name);
+            }
+        }
+        for (String name : namesIn(stateDir.resolve("supervision"), ".json")) {
+            if (liveChild(name).isPresent()) {
+                names.add(name);
+            }
+        }
+        return new ArrayList<>(names);
+    }
+
+    private static List<String> namesIn(Path dir, String suffix) {
         List<String> names = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return names;
         }
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.pid")) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + suffix)) {
             for (Path f : files) {
                 String file = f.getFileName().toString();
-                String name = file.substring(0, file.length() - ".pid".length());
-                if (live(name).isPresent()) {
+                String name = file.substring(0, file.length() - suffix.length());
+                if (name.matches("[A-Za-z0-9._-]+")) {
                     names.add(name);
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
         }
-        names.sort(null);
         return names;
     }
 
@@ -246,6 +286,47 @@ public final class Processes {
             deletePidFile(name);
         }
         return h;
+    }
+
+    // ------------------------------------------------------------------ supervision
+
+    /** What the supervisor of {@code name} last recorded, when it was started supervised (see {@link Supervisor}). */
+    public Optional<Supervisor.Record> supervision(String name) {
+        checkName(name);
+        return Supervisor.read(stateDir, name);
+    }
+
+    /** The child a supervisor recorded, if it still runs (also after its supervisor was killed). */
+    private Optional<ProcessHandle> liveChild(String name) {
+        return Supervisor.read(stateDir, name)
+                .filter(r -> r.childPid() > 0)
+                .flatMap(r -> ProcessHandle.of(r.childPid()).filter(ProcessHandle::isAlive)
+                        .filter(h -> r.childStarted() < 0 || h.info().startInstant().map(i -> i.toEpochMilli() == r.childStarted()).orElse(true)));
+    }
+
+    /** A supervised child whose supervisor is gone runs unwatched: stop it (SIGTERM, then SIGKILL). */
+    private boolean stopOrphan(String name, Duration grace) {
+        Optional<ProcessHandle> child = liveChild(name);
+        if (child.isEmpty()) {
+            return false;
+        }
+        ProcessHandle h = child.get();
+        h.destroy();
+        try {
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGTERM", grace, Waits.quiet(), () -> !h.isAlive());
+        } catch (Waits.WaitTimeoutException e) {
+            h.destroyForcibly();
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, Waits.quiet(), () -> !h.isAlive());
+        }
+        return true;
+    }
+
+    private void deleteSupervision(String name) {
+        try {
+            Files.deleteIfExists(Supervisor.recordFile(stateDir, name));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + Supervisor.recordFile(stateDir, name), e);
+        }
     }
 
     /**

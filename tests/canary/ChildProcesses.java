@@ -50,6 +50,19 @@ final class ChildProcesses {
         }
     }
 
+    /** Says it ran, then exits with the code {@code args[0]}. */
+    static final class Exiter {
+        public static void main(String[] args) {
+            System.out.println("exiter ran, exiting with " + args[0]);
+            System.out.flush();
+            System.exit(Integer.parseInt(args[0]));
+        }
+    }
+
+    static List<String> exiter(int code) {
+        return Processes.javaCommand(Exiter.class.getName(), String.valueOf(code));
+    }
+
     static List<String> sleeper(String... args) {
         return Processes.javaCommand(Sleeper.class.getName(), args);
     }

@@ -73,7 +73,7 @@ public final class RouterEngine implements Engine {
     public void resume(MigrationState state, Duration timeout) {
         if (!processes.isRunning(INSTANCE_0)) {
             processes.start(INSTANCE_0, Processes.javaCommand(mainClass,
-                    ctx.file().toAbsolutePath().toString(), "--instance", "0"), ctx.directory(), Map.of());
+                    ctx.file().toAbsolutePath().toString(), "--instance", "0"), ctx.directory(), Map.of(), true);
             progress.accept("started router instance 0 (log: " + ctx.stateDir().resolve("logs").resolve(INSTANCE_0 + ".log") + ")");
         }
         Waits.until("the router group " + ctx.routerGroup() + " has members", timeout, progress,
