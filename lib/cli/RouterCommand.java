@@ -6,10 +6,13 @@ import picocli.CommandLine.Option;
 import canary.common.UserException;
 import canary.context.Context;
 import canary.engine.router.Router;
+import canary.platform.LocalLock;
 
 @Command(name = "router", mixinStandardHelpOptions = true,
         description = "Runs one instance of the embedded router in the foreground until the migration ends. migration.java starts "
-                + "instance 0 itself; run more instances (other numbers) to share the partitions.",
+                + "instance 0 itself (supervised: restarted when it fails); run more instances (other numbers) to share the partitions. "
+                + "Made for a supervisor (systemd, Kubernetes): exit 0 when the migration ended, 2 when refused (no migration, or the "
+                + "instance number already runs: do not restart), 3 when the environment failed (restart); health in --health-file.",
         footer = {"", "Example:", "  ./jbang router.java services_examples/context.yaml --instance 1"})
 public final class RouterCommand extends ContextCommand {
 
@@ -17,13 +20,27 @@ public final class RouterCommand extends ContextCommand {
             description = "the instance number; each running instance needs its own (default ${DEFAULT-VALUE})")
     int instance;
 
+    @Option(names = "--health-file", paramLabel = "FILE",
+            description = "where the instance writes its health as JSON (status starting/routing/paused/refused/exited/stopped, updated "
+                    + "at least every 5 s; default <state_dir>/health/router-<N>.json)")
+    java.nio.file.Path healthFile;
+
     @Override
     public Integer call() {
         Context ctx = context();
         if (instance < 0) {
             throw new UserException("invalid --instance " + instance + ": expected 0 or more");
         }
-        Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out());
+        java.nio.file.Path health = healthFile != null ? healthFile : ctx.stateDir().resolve("health").resolve("router-" + instance + ".json");
+        // One instance number, one process: on this host the lock says so at once; elsewhere the router group does (Router).
+        LocalLock lock;
+        try {
+            lock = LocalLock.acquire(ctx.stateDir(), ctx.name() + ".router-" + instance, commandLine());
+        } catch (LocalLock.Busy e) {
+            throw new UserException("router instance " + instance + " of context '" + ctx.name() + "' already runs on this host: give this one"
+                    + " another --instance");
+        }
+        Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out(), health);
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: abort the open transaction, leave the group, then let the JVM end.
@@ -34,7 +51,7 @@ public final class RouterCommand extends ContextCommand {
                 Thread.currentThread().interrupt();
             }
         }, "router-shutdown"));
-        try {
+        try (lock) {
             return router.run();
         } finally {
             finished.countDown();

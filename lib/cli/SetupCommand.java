@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import canary.common.Durations;
 import canary.context.Context;
-import canary.context.Role;
 import canary.platform.LocalLock;
 import canary.platform.Platform;
 
@@ -20,7 +19,7 @@ import canary.platform.Platform;
                 + "topic, the demo producer and the legacy version; existing: checks that Kafka answers and the topic exists; "
                 + "confluent-cloud: runs terraform init and apply in terraform/ (the terraform on the PATH), writes the Kafka client "
                 + "properties and the ksqlDB endpoint and credentials from terraform output into the state folder (mode 600, never "
-                + "printed), then starts the legacy version. Running it again reports what already runs.",
+                + "printed), then starts the legacy version. Running it again reports what already runs and starts what should run and does not: during a release both versions and the router, after a promotion the new version, after a rollback the legacy one.",
         footer = {"", "confluent-cloud reads the Confluent Cloud API key from the environment: TF_VAR_confluent_cloud_api_key and "
                 + "TF_VAR_confluent_cloud_api_secret (required); TF_VAR_cloud, TF_VAR_region, TF_VAR_ksqldb_csu, TF_VAR_name_prefix "
                 + "(optional). It writes <state_dir>/client.properties and <state_dir>/ksqldb.env (KSQLDB_ENDPOINT, KSQLDB_API_KEY, "
@@ -57,14 +56,8 @@ public final class SetupCommand extends ProvisioningCommand {
             ctx = platform.provision(out, timeout);
             try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
                 platform.populate(ctx, s.cluster, out);
-                if (platform.startsLegacy()) {
-                    boolean migrating = s.store.read().map(st -> st.phase().active()).orElse(false);
-                    if (migrating) {
-                        out.println("a migration is active: the versions are managed by the migration scripts (see status)");
-                    } else {
-                        s.versions.start(Role.LEGACY, ctx.topic(), timeout);
-                    }
-                }
+                // What should run and does not (a crashed version, a stopped router) is started again.
+                s.lifecycle.bringBack(platform.startsLegacy());
             }
         }
         out.println("setup done in " + Durations.format(Duration.ofNanos(System.nanoTime() - t0)));

@@ -16,6 +16,8 @@ import canary.common.Text;
 import canary.context.Context;
 import canary.context.Role;
 import canary.context.Routing;
+import canary.platform.Processes;
+import canary.platform.Supervisor;
 import canary.release.Cluster;
 import canary.release.MigrationState;
 import canary.release.MigrationState.Phase;
@@ -47,6 +49,7 @@ public record StatusReport(
         MigrationState.RolloutStep rollout,
         MigrationState.GateResult lastGate,
         MigrationState.StepInProgress step,
+        List<Supervisor.Record> processes,
         List<Partition> partitions,
         List<MigrationState.Change> history) {
 
@@ -78,7 +81,8 @@ public record StatusReport(
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
             return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
-                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    supervised(ctx), null, null);
         }
         MigrationState st = state.get();
         List<Partition> rows = new ArrayList<>();
@@ -141,13 +145,25 @@ public record StatusReport(
             lag.forEach((p, l) -> rows.add(new Partition(p, st.startOffsets().get(p), null, null,
                     owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
         }
+        List<Supervisor.Record> processes = supervised(ctx);
+        for (Supervisor.Record r : processes) {
+            if (r.phase() == Supervisor.Phase.BACKOFF) {
+                problems.add(r.name() + " failed (exit code " + r.lastExit() + " at " + r.lastExitAt() + "); its supervisor starts it again at "
+                        + r.nextStart() + " (restart " + r.restarts() + ")");
+            }
+        }
         if (st.lastCheck() != null && !st.lastCheck().clean()) {
             problems.add("the last check_data (" + st.lastCheck().at() + ") found a difference of " + st.lastCheck().difference());
         }
         return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
                 problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED, List.copyOf(problems), st.phase(), st.routing(), st.share(),
                 st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
-                st.lastGate(), st.step(), rows, withHistory ? st.history() : null);
+                st.lastGate(), st.step(), processes, rows, withHistory ? st.history() : null);
+    }
+
+    /** The kit's supervised processes on this host (versions, router instance 0, demo producer) as their supervisors recorded them. */
+    static List<Supervisor.Record> supervised(Context ctx) {
+        return new Processes(ctx.stateDir()).supervisedAll();
     }
 
     @JsonIgnore
@@ -167,7 +183,7 @@ public record StatusReport(
         p.add(problem);
         return new StatusReport(context, topic, legacyGroup, newGroup, engine, platform, Health.DEGRADED, List.copyOf(p), phase, routing,
                 share, shareSet, routerRunning, routerInstances, versionMembers, lastChange, lastCheck, handover, rollout, lastGate, step,
-                partitions, history);
+                processes, partitions, history);
     }
 
     void print(PrintWriter out) {
@@ -193,6 +209,9 @@ public record StatusReport(
         if (handover != null) {
             out.println("hand-over to " + handover.to() + (handover.offsetsApplied() ? ", offsets applied" : "")
                     + (handover.started() ? ", started on " + topic : ""));
+        }
+        if (processes != null && !processes.isEmpty()) {
+            out.println("processes " + String.join("; ", processes.stream().map(r -> r.name() + " " + r.describe()).toList()));
         }
         MigrationState.Check k = lastCheck;
         out.println("checked   " + (k == null ? "never (run check_data)" : (k.clean() ? "clean" : "MISMATCH") + " at " + k.at()

@@ -283,7 +283,7 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         }
         List<Member> out = new ArrayList<>();
         for (MemberDescription m : d.members()) {
-            out.add(new Member(m.clientId(), m.host().replaceFirst("^/", ""),
+            out.add(new Member(m.consumerId(), m.clientId(), m.host().replaceFirst("^/", ""),
                     m.assignment().topicPartitions().stream().map(TopicPartition::partition).sorted().toList()));
         }
         return out;

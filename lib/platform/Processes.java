@@ -296,6 +296,23 @@ public final class Processes {
         return Supervisor.read(stateDir, name);
     }
 
+    /** What every supervisor under this state folder last recorded, by name. */
+    public List<Supervisor.Record> supervisedAll() {
+        List<Supervisor.Record> out = new ArrayList<>();
+        List<String> names = namesIn(stateDir.resolve("supervision"), ".json");
+        names.sort(null);
+        for (String name : names) {
+            Supervisor.read(stateDir, name).map(r -> {
+                boolean watched = r.phase() == Supervisor.Phase.RUNNING || r.phase() == Supervisor.Phase.BACKOFF;
+                if (!watched || live(name).isPresent()) {
+                    return r;
+                }
+                return liveChild(name).isPresent() ? r.withPhase(Supervisor.Phase.UNSUPERVISED) : r.withPhase(Supervisor.Phase.GONE);
+            }).ifPresent(out::add);
+        }
+        return out;
+    }
+
     /** The child a supervisor recorded, if it still runs (also after its supervisor was killed). */
     private Optional<ProcessHandle> liveChild(String name) {
         return Supervisor.read(stateDir, name)

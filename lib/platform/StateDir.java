@@ -25,7 +25,7 @@ public final class StateDir {
     /** The file that says the kit created the folder. */
     public static final String MARKER = ".canary-router";
     /** What the kit writes in the folder, besides {@code <context>.lock} files. */
-    static final Set<String> ENTRIES = Set.of("pids", "logs", "kafka", "processed", Terraform.CLIENT_PROPERTIES, Terraform.KSQLDB_ENV,
+    static final Set<String> ENTRIES = Set.of("pids", "logs", "kafka", "processed", "supervision", "health", Terraform.CLIENT_PROPERTIES, Terraform.KSQLDB_ENV,
             "." + Terraform.CLIENT_PROPERTIES + ".tmp", "." + Terraform.KSQLDB_ENV + ".tmp", MARKER);
 
     private StateDir() {

@@ -52,7 +52,11 @@ public final class Supervisor {
         /** The command ended by itself with 0 (done) or 2 (refused): not restarted. */
         EXITED,
         /** The command could not be started at all (no such program). */
-        CANNOT_START
+        CANNOT_START,
+        /** Seen by a reader, never written: the supervisor was killed; its child still runs, unwatched. */
+        UNSUPERVISED,
+        /** Seen by a reader, never written: the supervisor was killed, and its child is gone too. */
+        GONE
     }
 
     /**
@@ -64,6 +68,10 @@ public final class Supervisor {
     public record Record(String name, Phase phase, long childPid, long childStarted, int restarts, Integer lastExit, Instant lastExitAt,
                          Instant since, Instant nextStart) {
 
+        Record withPhase(Phase p) {
+            return new Record(name, p, childPid, childStarted, restarts, lastExit, lastExitAt, since, nextStart);
+        }
+
         /** One line for status and logs. */
         public String describe() {
             String s = switch (phase) {
@@ -71,8 +79,10 @@ public final class Supervisor {
                 case BACKOFF -> "restarting at " + nextStart;
                 case EXITED -> "exited with code " + lastExit;
                 case CANNOT_START -> "cannot start";
+                case UNSUPERVISED -> "runs (pid " + childPid + ") but its supervisor is gone: setup.java starts it again supervised";
+                case GONE -> "is gone with its supervisor: setup.java brings it back";
             };
-            if (restarts > 0) {
+            if (restarts > 0 && lastExit != null) {
                 s += ", restarted " + restarts + " time" + (restarts == 1 ? "" : "s") + " (last exit code " + lastExit + " at " + lastExitAt + ")";
             }
             return s;

@@ -12,7 +12,7 @@ import java.util.Map;
 public interface Cluster {
 
     /** A member of a consumer group: who, where, and the partitions it holds. */
-    record Member(String clientId, String host, List<Integer> partitions) {
+    record Member(String memberId, String clientId, String host, List<Integer> partitions) {
     }
 
     boolean topicExists(String topic);

@@ -253,6 +253,14 @@ public final class Lifecycle {
     }
 
     private void drainVersions() {
+        // A version that crashed cannot drain: bring it back first (a no-op when it runs).
+        for (Role role : Role.values()) {
+            if (!versions.running(role)) {
+                out.println("the " + role + " version (group " + ctx.service(role).group() + ") does not run: starting it to drain "
+                        + ctx.derivedTopic(role));
+                versions.start(role, ctx.derivedTopic(role), timeout);
+            }
+        }
         for (Role role : Role.values()) {
             String group = ctx.service(role).group();
             String topic = ctx.derivedTopic(role);
@@ -376,6 +384,61 @@ public final class Lifecycle {
         out.println((promote ? "promoted: the new version (" : "rolled back: the legacy version (") + ctx.service(to).group()
                 + ") consumes " + ctx.topic() + " from the hand-over position; the " + other + " version is stopped");
         return 0;
+    }
+
+    // ------------------------------------------------------------------ bring back
+
+    /**
+     * Starts what the state says should run and does not: in routing, both versions on their topics and routing when its run
+     * flag is on; after a promotion the new version on the original topic, after a rollback (or with no migration) the
+     * legacy one. A step in the middle (migration, hand-over) is left to its own re-run, which brings its processes back.
+     *
+     * @param withoutMigration whether to start the legacy version on the original topic when there is no migration
+     * @return how many processes were started
+     */
+    public int bringBack(boolean withoutMigration) {
+        Optional<MigrationState> current = store.read();
+        if (current.isEmpty()) {
+            return withoutMigration ? ensure(Role.LEGACY, ctx.topic()) : 0;
+        }
+        MigrationState s = current.get();
+        switch (s.phase()) {
+            case ROUTING -> {
+                int n = ensure(Role.LEGACY, ctx.legacyTopic()) + ensure(Role.NEW, ctx.newTopic());
+                if (s.routerRunning()) {
+                    engine.resume(s, timeout);
+                } else if (stalled(s)) {
+                    out.println("routing is stopped (run flag off" + (s.step() == null ? "" : ", by the interrupted " + s.step().describe())
+                            + "): run update_rate.java with the current share (" + Text.percent(s.share()) + ") to resume it");
+                }
+                return n;
+            }
+            case PROMOTED -> {
+                return ensure(Role.NEW, ctx.topic());
+            }
+            case ROLLED_BACK -> {
+                return ensure(Role.LEGACY, ctx.topic());
+            }
+            default -> {
+                String script = switch (s.phase()) {
+                    case MIGRATING -> "migration.java";
+                    case PROMOTING -> "promote.java";
+                    default -> "rollback.java";
+                };
+                out.println("context '" + ctx.name() + "' is " + s.phase().word() + (stepAlive(s) ? ": " + s.step().describe()
+                        + " is in progress and starts what it needs" : ": run " + script + " again; it starts what it needs"));
+                return 0;
+            }
+        }
+    }
+
+    private int ensure(Role role, String topic) {
+        if (versions.running(role)) {
+            out.println("the " + role + " version (" + ctx.service(role).group() + ") already runs");
+            return 0;
+        }
+        versions.start(role, topic, timeout);
+        return 1;
     }
 
     // ------------------------------------------------------------------ helpers

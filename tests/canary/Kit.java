@@ -160,6 +160,10 @@ final class Kit implements AutoCloseable {
         return run(new UpdateRateCommand(), List.of(withTimeout(args)));
     }
 
+    Run status(String... args) {
+        return run(new canary.cli.StatusCommand(), List.of(args));
+    }
+
     Run checkData(String... args) {
         return run(new CheckDataCommand(), List.of(withTimeout(args)));
     }
@@ -170,12 +174,35 @@ final class Kit implements AutoCloseable {
      * @return whether it was running
      */
     static boolean kill9(Processes processes, String name) {
+        Optional<Long> child = processes.supervision(name).map(canary.platform.Supervisor.Record::childPid).filter(p -> p > 0);
         Optional<Long> pid = processes.pid(name);
-        pid.flatMap(ProcessHandle::of).ifPresent(h -> {
-            h.destroyForcibly();
-            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", Duration.ofSeconds(10), Waits.quiet(), () -> !h.isAlive());
-        });
+        pid.ifPresent(Kit::kill9);
+        child.ifPresent(Kit::kill9);
         return pid.isPresent();
+    }
+
+    /** SIGKILLs the child of the supervised process {@code name} (the service or router itself), not its supervisor; returns its pid. */
+    static long kill9Child(Processes processes, String name) {
+        canary.platform.Supervisor.Record r = processes.supervision(name)
+                .filter(x -> x.phase() == canary.platform.Supervisor.Phase.RUNNING && x.childPid() > 0)
+                .orElseThrow(() -> new AssertionError(name + " runs no supervised child: " + processes.supervision(name)));
+        kill9(r.childPid());
+        return r.childPid();
+    }
+
+    /** Waits until the supervisor of {@code name} has started its child again after {@code restarts} restarts. */
+    static canary.platform.Supervisor.Record awaitRestarted(Processes processes, String name, int restarts) {
+        Waits.until(name + " is started again (restart " + restarts + ")", Duration.ofSeconds(60), Waits.quiet(),
+                () -> processes.supervision(name).filter(r -> r.restarts() >= restarts && r.phase() == canary.platform.Supervisor.Phase.RUNNING)
+                        .isPresent());
+        return processes.supervision(name).orElseThrow();
+    }
+
+    private static void kill9(long pid) {
+        ProcessHandle.of(pid).ifPresent(h -> {
+            h.destroyForcibly();
+            Waits.until("pid " + h.pid() + " exits after SIGKILL", Duration.ofSeconds(10), Waits.quiet(), () -> !h.isAlive());
+        });
     }
 
     /** Runs a command of the kit in a child JVM that stops at the named {@code step}, and SIGKILLs it there. */

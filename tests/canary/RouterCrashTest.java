@@ -48,12 +48,14 @@ class RouterCrashTest {
             producer.startBackground(400);
             kit.migration("0.5").ok();
 
-            // Kill instance 0 three times mid-stream and restart it: the new producer fences the dead one's transaction.
-            for (int i = 0; i < 3; i++) {
+            // Kill instance 0 three times mid-stream: its supervisor starts it again, whose producer fences the dead one's transaction.
+            for (int i = 1; i <= 3; i++) {
                 awaitRouted(kit, routed(kit) + 200);
-                assertTrue(Kit.kill9(kit.processes(), "router-0"), "router-0 was running");
-                startInstance(kit, 0);
+                Kit.kill9Child(kit.processes(), "router-0");
+                assertEquals(137, Kit.awaitRestarted(kit.processes(), "router-0", i).lastExit());
             }
+            Kit.Run status = kit.status();
+            assertTrue(status.out().contains("router-0 runs") && status.out().contains("restarted 3 times"), status.out());
             // Two instances share the partitions; killing one for good loses nothing: the other takes its partitions over.
             startInstance(kit, 1);
             try (KafkaCluster c = kit.cluster()) {
@@ -61,7 +63,7 @@ class RouterCrashTest {
                         () -> c.members("canary-router-" + kit.topic).size() == 2);
             }
             awaitRouted(kit, routed(kit) + 300);
-            assertTrue(Kit.kill9(kit.processes(), "router-0"));
+            assertTrue(Kit.kill9(kit.processes(), "router-0"), "router-0 and its supervisor killed for good");
             try (KafkaCluster c = kit.cluster()) {
                 Waits.until("instance 1 owns every partition", Duration.ofSeconds(60), Waits.quiet(), () -> {
                     var m = c.members("canary-router-" + kit.topic);

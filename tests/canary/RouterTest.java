@@ -60,7 +60,7 @@ class RouterTest {
             store.write(-1, MigrationState.start(ctx.name(), Context.EngineKind.ROUTER, Routing.parse(routing), share, start)
                     .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true), "test");
         }
-        router = new Router(ctx, TestBroker.clientProperties(), 0, new PrintWriter(System.out, true)); // in the test report on failure
+        router = new Router(ctx, TestBroker.clientProperties(), 0, new PrintWriter(System.out, true), null); // in the test report on failure
         routerThread = new Thread(router::run, "router");
         routerThread.start();
     }

@@ -52,6 +52,7 @@ import canary.release.Operator;
 public final class Router implements AutoCloseable {
 
     private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
 
     private final Properties client;
     private final Context ctx;
@@ -68,12 +69,20 @@ public final class Router implements AutoCloseable {
     private long routedLegacy;
     private long routedNew;
     private long lastReport = System.nanoTime();
+    private final RouterHealth health;
 
-    public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log) {
+    /** @param healthFile where the instance writes its health (see {@link RouterHealth}), or null for none */
+    public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile) {
         this.ctx = ctx;
         this.client = clientProperties;
         this.instance = instance;
         this.log = log;
+        this.health = new RouterHealth(healthFile, instance);
+    }
+
+    /** The client id of this instance's consumer: what makes an instance number visible in the router group. */
+    public String clientId() {
+        return "canary-router-" + ctx.name() + "-" + instance;
     }
 
     public String transactionalId() {
@@ -98,6 +107,8 @@ public final class Router implements AutoCloseable {
             throw new UserException("no migration for context '" + ctx.name() + "' (no state in " + ctx.stateTopic()
                     + "): run migration.java first; router.java routes a migration that is under way");
         }
+        health.write("starting", state, 0, 0);
+        refuseDuplicate(null);
         source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         producer = newProducer();
         say("router instance " + instance + " of context '" + ctx.name() + "' started (transactional id " + transactionalId() + ")");
@@ -106,9 +117,11 @@ public final class Router implements AutoCloseable {
                 followState();
                 if (state == null || !state.phase().active()) {
                     say("the migration is " + (state == null ? "gone" : state.phase().word()) + ": router instance " + instance + " exits");
+                    health.write("exited", state, routedLegacy, routedNew);
                     return 0;
                 }
                 boolean route = state.routerRunning() && state.phase() == MigrationState.Phase.ROUTING;
+                health.maybeWrite(route ? "routing" : "paused", state, routedLegacy, routedNew);
                 if (!route) {
                     if (subscribed) {
                         source.unsubscribe();
@@ -167,7 +180,9 @@ public final class Router implements AutoCloseable {
             routedLegacy += toLegacy;
             routedNew += toNew;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            // Another instance took over our transactional id: this producer is dead. Start over from the committed offsets.
+            // Our transactional id was taken over: by a second process with our instance number (then this one gives way, or the
+            // two would fence each other forever), or after a transaction timeout (then start over from the committed offsets).
+            refuseDuplicate(source.groupMetadata().memberId());
             say("producer fenced (" + e.getClass().getSimpleName() + "): reopening and rewinding to the committed offsets");
             producer.close(Duration.ZERO);
             producer = newProducer();
@@ -183,6 +198,39 @@ public final class Router implements AutoCloseable {
             say("transaction failed (" + Text.firstLine(e.getMessage()) + "): aborting and rewinding to the committed offsets");
             abortQuietly();
             rewind();
+        }
+    }
+
+    /**
+     * Refuses to run (exit 2, one line) while another member of the router group uses this instance number: two processes with
+     * one transactional id fence each other on every transaction. {@code self} is this instance's own member id, if it has one.
+     */
+    private void refuseDuplicate(String self) {
+        // A member left by a killed process stays in the group until its session times out: only a member that outlives that
+        // is another live process.
+        long deadline = System.nanoTime() + SESSION_TIMEOUT.plusSeconds(5).toNanos();
+        try (canary.kafka.KafkaCluster cluster = canary.kafka.KafkaCluster.connect(client)) {
+            while (true) {
+                List<canary.release.Cluster.Member> others = cluster.members(ctx.routerGroup()).stream()
+                        .filter(m -> m.clientId().equals(clientId()) && !m.memberId().equals(self)).toList();
+                if (others.isEmpty()) {
+                    return;
+                }
+                if (System.nanoTime() > deadline || closing.get()) {
+                    health.write("refused", state, routedLegacy, routedNew);
+                    throw new UserException("router instance " + instance + " of context '" + ctx.name() + "' already runs ("
+                            + others.get(0).clientId() + " on " + others.get(0).host() + "): give this one another --instance");
+                }
+                sleepQuietly(Duration.ofMillis(500));
+            }
+        }
+    }
+
+    private static void sleepQuietly(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -244,12 +292,12 @@ public final class Router implements AutoCloseable {
         Properties p = new Properties();
         p.putAll(client);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, ctx.routerGroup());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-router-" + ctx.name() + "-" + instance);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // The migration sets the router's offsets to the start offsets; never guess a position.
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, String.valueOf(SESSION_TIMEOUT.toMillis()));
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
         return p;
@@ -259,7 +307,7 @@ public final class Router implements AutoCloseable {
         Properties p = new Properties();
         p.putAll(client);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "canary-router-" + ctx.name() + "-" + instance + "-producer");
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId() + "-producer");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
@@ -300,6 +348,7 @@ public final class Router implements AutoCloseable {
 
     private void shutdown() {
         say("router instance " + instance + " stopping: routed legacy " + routedLegacy + ", new " + routedNew);
+        health.write("stopped", state, routedLegacy, routedNew);
         try {
             if (producer != null) {
                 producer.close(Duration.ofSeconds(5));

@@ -128,7 +128,7 @@ final class Fakes {
         }
 
         void member(String group, String clientId) {
-            members.computeIfAbsent(group, g -> new ArrayList<>()).add(new Member(clientId, "127.0.0.1", List.of()));
+            members.computeIfAbsent(group, g -> new ArrayList<>()).add(new Member(clientId + "-member", clientId, "127.0.0.1", List.of()));
         }
 
         void noMembers(String group) {
