@@ -105,7 +105,8 @@ public final class Processes {
         deleteSupervision(name);
         Path log = logFile(name);
         if (supervised) {
-            List<String> keeper = new ArrayList<>(List.of(javaBinary(), "-Xmx24m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+            // The supervisor idles: interpreted, a small heap, about 50 MB resident.
+            List<String> keeper = new ArrayList<>(List.of(javaBinary(), "-Xmx16m", "-XX:+UseSerialGC", "-Xint", "-Xss256k",
                     "-cp", absoluteClassPath(System.getProperty("java.class.path")), Supervisor.class.getName(),
                     stateDir.toAbsolutePath().toString(), name));
             keeper.addAll(argv);
