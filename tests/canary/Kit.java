@@ -121,6 +121,17 @@ final class Kit implements AutoCloseable {
         awaitDrained(legacyGroup, topic, Duration.ofSeconds(60));
     }
 
+    /**
+     * A release under way: legacy has processed {@code before} records, the producer goes on at {@code rate} records/s, the
+     * migration routes at {@code share} and has routed {@code before} records more.
+     */
+    void routing(TestProducer producer, int before, int rate, String share) {
+        legacyHasProcessed(producer, before);
+        producer.startBackground(rate);
+        migration(share).ok();
+        awaitRouted(before);
+    }
+
     /** The outcome of one command run as a user runs it. */
     record Run(int exitCode, String out, String err) {
         Run expect(int code) {

@@ -47,10 +47,7 @@ class SupervisionTest {
     @Test
     void a_version_and_the_router_killed_mid_release_are_restarted_and_counted_and_rollback_completes() throws Exception {
         try (Kit kit = new Kit(dir, 4, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            kit.legacyHasProcessed(producer, 200);
-            producer.startBackground(200);
-            kit.migration("0.5").ok();
-            kit.awaitRouted(200);
+            kit.routing(producer, 200, 200, "0.5");
 
             Processes p = kit.processes();
             String newVersion = kit.versionProcess(Role.NEW);
@@ -82,10 +79,7 @@ class SupervisionTest {
     @Test
     void setup_brings_back_a_version_and_the_router_whose_supervisors_were_killed_too() throws Exception {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            kit.legacyHasProcessed(producer, 100);
-            producer.startBackground(100);
-            kit.migration("0.2").ok();
-            kit.awaitRouted(100);
+            kit.routing(producer, 100, 100, "0.2");
 
             Processes p = kit.processes();
             String legacy = kit.versionProcess(Role.LEGACY);
@@ -118,10 +112,7 @@ class SupervisionTest {
     @Test
     void a_router_instance_number_runs_once_and_writes_its_health() throws Exception {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            kit.legacyHasProcessed(producer, 50);
-            producer.startBackground(50);
-            kit.migration("0.5").ok();
-            kit.awaitRouted(50);
+            kit.routing(producer, 50, 50, "0.5");
 
             Path health = kit.ctx().stateDir().resolve("health/router-0.json");
             long child = kit.processes().supervision("router-0").orElseThrow().childPid();
