@@ -260,10 +260,6 @@ class ProcessesTest {
         return processes.supervision(name).orElseThrow();
     }
 
-    private String log(String name) throws IOException {
-        return Files.readString(processes.logFile(name));
-    }
-
     @Test
     void a_killed_child_is_started_again_and_counted_and_stop_ends_both() throws Exception {
         processes.start("svc", ChildProcesses.sleeper("one"), state, Map.of(), true);
