@@ -131,7 +131,7 @@ public record StatusReport(
                         + " was interrupted (" + (st.step() == null ? "no step in progress" : st.step().describe()) + "): run " + script
                         + " again to finish it");
             }
-        } else {
+        } else if (s.lifecycle.releasedAfter(state).isEmpty()) {
             Role owner = st.phase() == Phase.PROMOTED ? Role.NEW : Role.LEGACY;
             if (members.get(owner) == 0) {
                 problems.add("nothing consumes " + ctx.topic() + ": the " + owner + " version (group " + ctx.service(owner).group()
@@ -141,6 +141,7 @@ public record StatusReport(
             lag.forEach((p, l) -> rows.add(new Partition(p, st.startOffsets().get(p), null, null,
                     owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
         }
+        // else a later release (another context) took the topic over: its status tells who consumes it
         if (st.lastCheck() != null && !st.lastCheck().clean()) {
             problems.add("the last check_data (" + st.lastCheck().at() + ") found a difference of " + st.lastCheck().difference());
         }
