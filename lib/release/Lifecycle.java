@@ -111,6 +111,9 @@ public final class Lifecycle {
                 throw new UserException("context '" + ctx.name() + "' was promoted (" + when(s)
                         + "): the new version owns " + ctx.topic() + "; to release again, make a context whose legacy is the promoted version");
             }
+            if (s.phase() == Phase.ROUTING && s.step() != null && s.step().kind() == StepKind.MIGRATION) {
+                return finishMigration(s, dryRun);
+            }
             if (s.phase() != Phase.MIGRATING && s.phase() != Phase.ROLLED_BACK) {
                 throw new UserException("a migration is already active for context '" + ctx.name() + "' (phase " + s.phase().word()
                         + ", share " + Text.percent(s.share()) + ", " + when(s) + "): promote or roll back first");
@@ -142,6 +145,7 @@ public final class Lifecycle {
                     + ctx.routing().word() + " routing, share " + Text.percent(share) + " to the new version");
             store.ensureExists();
             versions.stop(Role.LEGACY, ctx.topic(), timeout);
+            Steps.reached("migration.legacy-stopped");
             Map<Integer, Long> start = startOffsets(partitions, missing);
             MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start).withStep(step(StepKind.MIGRATION));
             state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at share " + Text.percent(share));
@@ -159,15 +163,37 @@ public final class Lifecycle {
             Steps.reached("migration.routing-created");
             versions.start(Role.LEGACY, ctx.legacyTopic(), timeout);
             versions.start(Role.NEW, ctx.newTopic(), timeout);
-            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true).withStep(null),
-                    "routing started");
-            engine.resume(state, timeout);
+            Steps.reached("migration.versions-started");
+            // The step stays recorded until routing runs: a migration killed before that is finished by the next run.
+            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true), "routing started");
+            Steps.reached("migration.routing-recorded");
         } catch (RuntimeException e) {
             if (state.phase() == Phase.MIGRATING) {
                 undoMigration(state, e);
             }
             throw e;
         }
+        return startRouting(state);
+    }
+
+    /**
+     * A migration killed after it recorded the phase routing, before routing ran (its step is still in the state): starts
+     * routing and ends the step.
+     */
+    private int finishMigration(MigrationState s, boolean dryRun) {
+        takeOver(s);
+        if (dryRun) {
+            out.println("dry run: would start routing, which the migration started " + when(s) + " recorded but did not start");
+            return 0;
+        }
+        out.println("resuming the migration started " + when(s) + ": routing is recorded, starting it");
+        return startRouting(store.write(s.version(), s.withStep(step(StepKind.MIGRATION)), "migration resumed"));
+    }
+
+    /** The last part of a migration: routing runs, then the step ends. */
+    private int startRouting(MigrationState state) {
+        engine.resume(state, timeout);
+        state = store.write(state.version(), state.withStep(null), "migration done");
         out.println("routing " + ctx.topic() + " from these start offsets (records at offset >= start are routed):");
         offsetsTable("START OFFSET", state.startOffsets()).print(out);
         out.println("migration done: share " + Text.percent(state.share()) + " to the new version (" + ctx.newVersion().group()

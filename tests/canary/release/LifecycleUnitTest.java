@@ -105,6 +105,37 @@ class LifecycleUnitTest {
         }
 
         @Test
+        void keeps_its_step_recorded_until_routing_runs() {
+            routing(0.1);
+            assertTrue(w.store.writes.stream().anyMatch(x -> x.phase() == Phase.ROUTING && x.routerRunning() && x.step() != null
+                    && x.step().kind() == MigrationState.StepKind.MIGRATION), "routing recorded while the migration's step is still on");
+            assertNull(w.store.state.step());
+            assertEquals("migration done", w.store.state.lastChange().what());
+        }
+
+        @Test
+        void killed_after_it_recorded_routing_is_finished_by_the_next_run() {
+            // as a SIGKILL at migration.routing-recorded leaves it: phase routing, run flag on, the migration's step, no router
+            MigrationState s = routing(0.1);
+            w.cluster.noMembers(Fakes.FakeEngine.GROUP);
+            w.deadPids.add(99L);
+            s = w.store.write(s.version(), s.withStep(new MigrationState.StepInProgress(MigrationState.StepKind.MIGRATION, "host", 99, null,
+                    w.clock.instant(), w.clock.instant().plus(Duration.ofMinutes(15)))), "routing started");
+            w.takeOutput();
+            w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, true);
+            assertTrue(w.takeOutput().contains("dry run: would start routing"));
+            assertEquals(s, w.store.state, "a dry run changes nothing");
+            assertEquals(0, w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            String out = w.takeOutput();
+            assertTrue(out.contains("taking over the interrupted migration.java on host (pid 99") && out.contains("migration done"), out);
+            assertEquals(List.of("resume"), w.engine.calls);
+            assertTrue(w.versions.calls.isEmpty(), "the versions run already: " + w.versions.calls);
+            assertEquals(Phase.ROUTING, w.store.state.phase());
+            assertNull(w.store.state.step());
+            assertEquals(s.startOffsets(), w.store.state.startOffsets());
+        }
+
+        @Test
         void refuses_while_one_is_active_and_after_promotion() {
             routing(0.1);
             assertTrue(assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false))
