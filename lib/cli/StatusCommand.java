@@ -2,12 +2,15 @@ package canary.cli;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Map;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import canary.common.Json;
 import canary.context.Context;
+import canary.release.Lifecycle;
+import canary.release.MigrationState;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows where a release stands: phase, engine, routing, share (and who changed it when), the router "
@@ -73,6 +76,13 @@ public final class StatusCommand extends ContextCommand {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
             r.print(out);
+            if (r.phase() != null && !r.phase().active()) {
+                Map<String, MigrationState> later = s.lifecycle.releasedAfter(s.store.read());
+                if (!later.isEmpty()) {
+                    out.println("later     " + Lifecycle.describe(later) + " released " + s.ctx.topic() + " after this one and owns it"
+                            + " now: see its status");
+                }
+            }
         }
         out.flush();
         return r.exitCode();

@@ -134,8 +134,10 @@ public record StatusReport(
                 problems.add("the " + (st.phase() == Phase.MIGRATING ? "migration" : st.phase() == Phase.PROMOTING ? "promotion" : "rollback")
                         + " was interrupted (" + (st.step() == null ? "no step in progress" : st.step().describe()) + "): run " + script
                         + " again to finish it");
+            } else if (st.step() != null && !stepAlive) {
+                problems.add("the " + st.step().describe() + " was interrupted: run " + st.step().kind().script() + " again to finish it");
             }
-        } else {
+        } else if (s.lifecycle.releasedAfter(state).isEmpty()) {
             Role owner = st.phase() == Phase.PROMOTED ? Role.NEW : Role.LEGACY;
             if (members.get(owner) == 0) {
                 problems.add("nothing consumes " + ctx.topic() + ": the " + owner + " version (group " + ctx.service(owner).group()
@@ -145,6 +147,7 @@ public record StatusReport(
             lag.forEach((p, l) -> rows.add(new Partition(p, st.startOffsets().get(p), null, null,
                     owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
         }
+        // else a later release (another context) took the topic over: its status tells who consumes it
         List<Supervisor.Record> processes = supervised(ctx);
         for (Supervisor.Record r : processes) {
             if (r.phase() == Supervisor.Phase.BACKOFF) {

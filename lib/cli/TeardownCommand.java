@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 import picocli.CommandLine.Command;
@@ -20,13 +23,17 @@ import canary.platform.LocalPlatform;
 import canary.platform.Platform;
 import canary.platform.Processes;
 import canary.platform.StateDir;
+import canary.release.Lifecycle;
+import canary.release.MigrationState;
 
 @Command(name = "teardown", mixinStandardHelpOptions = true,
         description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
                 + "the state folder (for the local platform: the broker and all its data). The original topic of an existing "
                 + "cluster is never deleted. confluent-cloud: then runs terraform destroy -auto-approve in terraform/ (the same "
                 + "TF_VAR_confluent_cloud_api_key and TF_VAR_confluent_cloud_api_secret as setup), which deletes the whole "
-                + "environment. Asks for confirmation on a terminal; --yes otherwise.",
+                + "environment. When a later release of the topic (another context on the same topic) took it over, deletes only "
+                + "this context's state: what runs for the topic is that release's, and its teardown removes it. Asks for "
+                + "confirmation on a terminal; --yes otherwise.",
         footer = {"", "Example:", "  ./jbang teardown.java services_examples/context.yaml --yes"})
 public final class TeardownCommand extends ProvisioningCommand {
 
@@ -51,27 +58,21 @@ public final class TeardownCommand extends ProvisioningCommand {
         PrintWriter out = out();
         StateDir.checkDeletable(ctx.stateDir(), ctx.directory());
         Processes processes = new Processes(ctx.stateDir());
-        List<String> running = processes.running();
         Platform platform = Platform.of(ctx, contextFile, terraformBinary, env, out);
+        Releases releases = releases(ctx, platform, processes);
+        if (!releases.later().isEmpty()) {
+            return forget(ctx, out, releases.later());
+        }
+        List<String> running = processes.running();
         String destroy = platform.describeTeardown();
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
                 + (platform.clusterGoesAway() ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
+                + (releases.earlier().isEmpty() ? "" : " (with the state of the earlier release(s) of " + ctx.topic() + ": "
+                        + Lifecycle.describe(releases.earlier()) + ")")
                 + (destroy == null ? "" : ", " + destroy)
                 + " and delete what the kit wrote in " + ctx.stateDir() + " (the folder too when nothing else is left)";
-        if (dryRun) {
-            out.println("dry run: would " + what);
-            return 0;
-        }
-        if (!yes) {
-            Console console = System.console();
-            if (console == null) {
-                throw new UserException("teardown deletes things and no terminal is attached to confirm: add --yes");
-            }
-            String answer = console.readLine("teardown will %s. Type 'yes' to go on: ", what);
-            if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
-                out.println("teardown cancelled: nothing changed");
-                return 1;
-            }
+        if (!confirmed(out, what)) {
+            return dryRun ? 0 : 1;
         }
         platform.checkTeardown();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
@@ -86,6 +87,81 @@ public final class TeardownCommand extends ProvisioningCommand {
         } else {
             out.println("deleted what the kit wrote in " + ctx.stateDir() + "; kept the folder, which holds files the kit did not write");
         }
+        out.println("teardown done");
+        return 0;
+    }
+
+    /** Prints what teardown would do (--dry-run) or asks to go on (on a terminal, unless --yes); whether to go on. */
+    private boolean confirmed(PrintWriter out, String what) {
+        if (dryRun) {
+            out.println("dry run: would " + what);
+            return false;
+        }
+        if (yes) {
+            return true;
+        }
+        Console console = System.console();
+        if (console == null) {
+            throw new UserException("teardown deletes things and no terminal is attached to confirm: add --yes");
+        }
+        String answer = console.readLine("teardown will %s. Type 'yes' to go on: ", what);
+        if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
+            out.println("teardown cancelled: nothing changed");
+            return false;
+        }
+        return true;
+    }
+
+    /** The releases of other contexts of the topic (the same state topic), made before this context's and after it. */
+    private record Releases(Map<String, MigrationState> earlier, Map<String, MigrationState> later) {
+    }
+
+    /**
+     * Releases of the topic by other contexts. A later one owns what the kit runs for the topic now (the version that consumes
+     * it, which this context's release left running, the routing topics, the router, the state folder they share). Nothing is
+     * known without the cluster: a local broker that does not run, or a cluster the platform's teardown destroys anyway.
+     */
+    private Releases releases(Context ctx, Platform platform, Processes processes) {
+        if (ctx.platform() == Context.PlatformKind.LOCAL && !processes.isRunning(LocalPlatform.BROKER)) {
+            return new Releases(Map.of(), Map.of());
+        }
+        try (Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
+            Optional<MigrationState> own = s.store.read();
+            Map<String, MigrationState> later = s.lifecycle.releasedAfter(own);
+            Map<String, MigrationState> earlier = new LinkedHashMap<>(s.store.contexts());
+            earlier.remove(ctx.name());
+            earlier.keySet().removeAll(later.keySet());
+            return new Releases(earlier, later);
+        } catch (RuntimeException e) {
+            if ((platform.clusterGoesAway() || platform.describeTeardown() != null) && Cli.explain(e) != null) {
+                return new Releases(Map.of(), Map.of());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Teardown of a context whose topic a later release took over: only this context's state is deleted; the processes, the
+     * routing topics, the state topic and the state folder are the later release's, and its teardown removes them.
+     */
+    private int forget(Context ctx, PrintWriter out, Map<String, MigrationState> later) {
+        String what = "delete the state of context '" + ctx.name() + "' only: " + Lifecycle.describe(later) + " released " + ctx.topic()
+                + " after it and owns what the kit runs for " + ctx.topic() + " now (the version that consumes it, the routing topics,"
+                + " the state folder " + ctx.stateDir() + "), which stays; tear that context down to remove it";
+        if (!confirmed(out, what)) {
+            return dryRun ? 0 : 1;
+        }
+        try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine());
+             Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
+            Optional<MigrationState> own = s.store.read();
+            if (own.isPresent()) {
+                s.store.delete(own.get().version());
+                out.println("deleted the state of context '" + ctx.name() + "' from " + ctx.stateTopic());
+            } else {
+                out.println("context '" + ctx.name() + "' has no state to delete");
+            }
+        }
+        out.println("kept the processes, topics and state folder of " + Lifecycle.describe(later));
         out.println("teardown done");
         return 0;
     }

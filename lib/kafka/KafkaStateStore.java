@@ -3,6 +3,7 @@ package canary.kafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -117,33 +118,72 @@ public final class KafkaStateStore implements StateStore {
 
     /** Reads the partition from the beginning to its end and keeps the last value of the key. */
     public Optional<MigrationState> readAll(KafkaConsumer<byte[], byte[]> c) {
+        final class Latest {
+            Optional<MigrationState> state = Optional.empty();
+            UnreadableStateException unreadable;
+        }
+        Latest last = new Latest();
+        scan(c, r -> {
+            try {
+                Optional<MigrationState> s = parse(r);
+                if (s != null) {
+                    last.state = s;
+                    last.unreadable = null;
+                }
+            } catch (UnreadableStateException e) {
+                last.unreadable = e;
+            }
+        });
+        return warnIfUnreadable(last.state, last.unreadable);
+    }
+
+    @Override
+    public Map<String, MigrationState> contexts() {
+        Map<String, MigrationState> latest = new LinkedHashMap<>();
+        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            scan(c, r -> {
+                if (r.key() == null) {
+                    return;
+                }
+                String context = new String(r.key(), StandardCharsets.UTF_8);
+                if (r.value() == null) {
+                    latest.remove(context);
+                    return;
+                }
+                try {
+                    MigrationState s = Json.MAPPER.readValue(r.value(), MigrationState.class);
+                    latest.remove(context);
+                    latest.put(context, s);
+                } catch (java.io.IOException | RuntimeException e) {
+                    // an unreadable record changes nothing: the context's latest readable state stands where it was
+                }
+            });
+        }
+        return latest;
+    }
+
+    /** Hands every record of the state topic, from its beginning to its end now, to {@code each}; nothing without the topic. */
+    private void scan(KafkaConsumer<byte[], byte[]> c, java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
         TopicPartition tp = new TopicPartition(topic, 0);
         if (c.partitionsFor(topic, Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS)).isEmpty()) {
-            return Optional.empty();
+            return;
         }
         c.assign(List.of(tp));
         c.seekToBeginning(List.of(tp));
         long end = c.endOffsets(List.of(tp)).get(tp);
-        Optional<MigrationState> last = Optional.empty();
-        UnreadableStateException unreadable = null;
         long deadline = System.nanoTime() + Duration.ofMillis(KafkaCluster.API_TIMEOUT_MS).toNanos();
         while (c.position(tp) < end) {
             for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                try {
-                    Optional<MigrationState> s = parse(r);
-                    if (s != null) {
-                        last = s;
-                        unreadable = null;
-                    }
-                } catch (UnreadableStateException e) {
-                    unreadable = e;
-                }
+                each.accept(r);
             }
             if (System.nanoTime() > deadline) {
                 throw new UserException(UserException.ENVIRONMENT, "cannot read the state topic " + topic + " to its end within "
                         + KafkaCluster.API_TIMEOUT_MS / 1000 + " s");
             }
         }
+    }
+
+    private Optional<MigrationState> warnIfUnreadable(Optional<MigrationState> last, UnreadableStateException unreadable) {
         if (unreadable != null) {
             // The latest readable state wins: one unreadable record must not brick the context; the next write supersedes it.
             warnings.accept("warning: " + unreadable.getMessage() + "; using the state before it ("

@@ -39,8 +39,17 @@ public final class ProcessVersions implements Versions {
         this.progress = progress;
     }
 
-    static String processName(Role role) {
-        return "service-" + role.word();
+    /**
+     * The name a version's process is recorded under: {@code service-<group>}, after the version's consumer group rather than
+     * its role, so that the version a promotion (or rollback) leaves running is the same process for the next release, where
+     * it is the legacy version. A character a process name cannot hold becomes {@code _}.
+     */
+    public static String processName(String group) {
+        return "service-" + group.replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    private String processName(Role role) {
+        return processName(ctx.service(role).group());
     }
 
     /** Starts a version on a topic unless its process already runs. */

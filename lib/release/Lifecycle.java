@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,6 +30,9 @@ import canary.release.MigrationState.StepKind;
 public final class Lifecycle {
 
     public enum MissingOffsets { FAIL, EARLIEST, LATEST }
+
+    /** How long a migration waits for the routing topics of the release before it to be deleted. */
+    private static final Duration LEFTOVER_WAIT = Duration.ofSeconds(10);
 
     private final Context ctx;
     private final Cluster cluster;
@@ -107,10 +111,16 @@ public final class Lifecycle {
                 throw new UserException("context '" + ctx.name() + "' was promoted (" + when(s)
                         + "): the new version owns " + ctx.topic() + "; to release again, make a context whose legacy is the promoted version");
             }
+            if (s.phase() == Phase.ROUTING && s.step() != null && s.step().kind() == StepKind.MIGRATION) {
+                return finishMigration(s, dryRun);
+            }
             if (s.phase() != Phase.MIGRATING && s.phase() != Phase.ROLLED_BACK) {
                 throw new UserException("a migration is already active for context '" + ctx.name() + "' (phase " + s.phase().word()
                         + ", share " + Text.percent(s.share()) + ", " + when(s) + "): promote or roll back first");
             }
+        }
+        if (current.isEmpty() || current.get().phase() == Phase.ROLLED_BACK) {
+            checkReleasesOfTopic(current);
         }
         int partitions = cluster.partitions(ctx.topic());
         engine.preflight(allowAtLeastOnce);
@@ -135,6 +145,7 @@ public final class Lifecycle {
                     + ctx.routing().word() + " routing, share " + Text.percent(share) + " to the new version");
             store.ensureExists();
             versions.stop(Role.LEGACY, ctx.topic(), timeout);
+            Steps.reached("migration.legacy-stopped");
             Map<Integer, Long> start = startOffsets(partitions, missing);
             MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start).withStep(step(StepKind.MIGRATION));
             state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at share " + Text.percent(share));
@@ -152,20 +163,122 @@ public final class Lifecycle {
             Steps.reached("migration.routing-created");
             versions.start(Role.LEGACY, ctx.legacyTopic(), timeout);
             versions.start(Role.NEW, ctx.newTopic(), timeout);
-            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true).withStep(null),
-                    "routing started");
-            engine.resume(state, timeout);
+            Steps.reached("migration.versions-started");
+            // The step stays recorded until routing runs: a migration killed before that is finished by the next run.
+            state = store.write(state.version(), state.withQueryIds(ids).withPhase(Phase.ROUTING).withRouterRunning(true), "routing started");
+            Steps.reached("migration.routing-recorded");
         } catch (RuntimeException e) {
             if (state.phase() == Phase.MIGRATING) {
                 undoMigration(state, e);
             }
             throw e;
         }
+        return startRouting(state);
+    }
+
+    /**
+     * A migration killed after it recorded the phase routing, before routing ran (its step is still in the state): starts
+     * routing and ends the step.
+     */
+    private int finishMigration(MigrationState s, boolean dryRun) {
+        takeOver(s);
+        if (dryRun) {
+            out.println("dry run: would start routing, which the migration started " + when(s) + " recorded but did not start");
+            return 0;
+        }
+        out.println("resuming the migration started " + when(s) + ": routing is recorded, starting it");
+        return startRouting(store.write(s.version(), s.withStep(step(StepKind.MIGRATION)), "migration resumed"));
+    }
+
+    /** The last part of a migration: routing runs, then the step ends. */
+    private int startRouting(MigrationState state) {
+        engine.resume(state, timeout);
+        state = store.write(state.version(), state.withStep(null), "migration done");
         out.println("routing " + ctx.topic() + " from these start offsets (records at offset >= start are routed):");
         offsetsTable("START OFFSET", state.startOffsets()).print(out);
         out.println("migration done: share " + Text.percent(state.share()) + " to the new version (" + ctx.newVersion().group()
                 + " on " + ctx.newTopic() + "), the rest to legacy (" + ctx.legacy().group() + " on " + ctx.legacyTopic() + ")");
         return 0;
+    }
+
+    // ------------------------------------------------------------------ releases in sequence
+
+    /**
+     * The releases of other contexts on this topic that changed after this context last did ({@code own}), oldest first: they took
+     * the topic over, with the version that consumes it, the routing topics and the router. All other contexts' releases when
+     * this context has none.
+     */
+    public Map<String, MigrationState> releasedAfter(Optional<MigrationState> own) {
+        Map<String, MigrationState> after = new LinkedHashMap<>();
+        boolean past = own.isEmpty();
+        for (Map.Entry<String, MigrationState> e : store.contexts().entrySet()) {
+            if (e.getKey().equals(ctx.name())) {
+                past = true;
+            } else if (past) {
+                after.put(e.getKey(), e.getValue());
+            }
+        }
+        return after;
+    }
+
+    /** "context 'x' (phase promoted, last change ...)" for each, joined. */
+    public static String describe(Map<String, MigrationState> releases) {
+        return String.join(", ", releases.entrySet().stream()
+                .map(e -> "context '" + e.getKey() + "' (" + e.getValue().phase().word() + ", " + when(e.getValue()) + ")").toList());
+    }
+
+    /**
+     * Releases of one topic follow each other (they share its routing topics): a new migration is refused, before anything
+     * changed, while another context's release of the topic is under way, when a later release took the topic over from this
+     * context (routing from this legacy's offsets would process records again), or when the routing topics an earlier release
+     * left behind are still there (its hand-over ended before it removed them).
+     */
+    private void checkReleasesOfTopic(Optional<MigrationState> own) {
+        Map<String, MigrationState> all = store.contexts();
+        for (Map.Entry<String, MigrationState> e : all.entrySet()) {
+            if (!e.getKey().equals(ctx.name()) && e.getValue().phase().active()) {
+                throw new UserException("context '" + e.getKey() + "' is releasing " + ctx.topic() + " (phase " + e.getValue().phase().word()
+                        + ", " + when(e.getValue()) + "): one release of a topic at a time (they share " + ctx.legacyTopic() + " and "
+                        + ctx.newTopic() + "); promote or roll back that one first");
+            }
+        }
+        if (own.isPresent()) {
+            Map<String, MigrationState> later = releasedAfter(own);
+            if (!later.isEmpty()) {
+                throw new UserException(describe(later) + " released " + ctx.topic() + " after context '" + ctx.name() + "' and owns it"
+                        + " now: routing from the offsets of " + ctx.legacy().group() + " would process records again; to release again,"
+                        + " make a context whose legacy is the version that consumes " + ctx.topic() + " now");
+            }
+        }
+        String last = null;
+        for (String name : all.keySet()) {
+            last = name;
+        }
+        if (last != null && !last.equals(ctx.name())) {
+            List<String> left = new java.util.ArrayList<>();
+            try {
+                // Kafka deletes topics asynchronously: a deletion the last hand-over asked for may still be under way.
+                Waits.untilNothingLeft("the routing topics of the last release are deleted", min(timeout, LEFTOVER_WAIT), progress, () -> {
+                    left.clear();
+                    for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
+                        if (cluster.topicExists(t)) {
+                            left.add(t);
+                        }
+                    }
+                    return left.isEmpty() ? null : String.join(", ", left) + " still there";
+                });
+            } catch (Waits.WaitTimeoutException e) {
+                boolean promoted = all.get(last).phase() == Phase.PROMOTED;
+                throw new UserException(String.join(" and ", left) + " are left from the release of context '" + last + "' ("
+                        + all.get(last).phase().word() + ", " + when(all.get(last)) + "), whose " + (promoted ? "promotion" : "rollback")
+                        + " ended before it removed them: run " + (promoted ? "promote.java" : "rollback.java")
+                        + " with that context again, then this migration");
+            }
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) < 0 ? a : b;
     }
 
     /** A migration that failed before routing started: remove what it made and give the topic back to legacy. */
@@ -315,7 +428,14 @@ public final class Lifecycle {
         if (s.phase() == done) {
             out.println("context '" + ctx.name() + "' is already " + done.word() + " (" + when(s) + ")");
             if (!dryRun) {
-                engine.remove(s, timeout);
+                // Finishes a hand-over killed before it removed the routing resources; a later release's are not this one's.
+                Map<String, MigrationState> later = releasedAfter(Optional.of(s));
+                if (later.isEmpty()) {
+                    engine.remove(s, timeout);
+                } else {
+                    out.println(describe(later) + " released " + ctx.topic() + " after this one: the routing topics and the router are"
+                            + " its own; nothing removed");
+                }
             }
             return 0;
         }

@@ -1,5 +1,6 @@
 package canary.release;
 
+import java.util.Map;
 import java.util.Optional;
 
 import canary.common.UserException;
@@ -20,6 +21,13 @@ public interface StateStore extends AutoCloseable {
      * history line.
      */
     MigrationState write(long expectedVersion, MigrationState next, String what);
+
+    /**
+     * The latest state of every context kept in the same place (the state topic of one original topic: the releases of that
+     * topic, this context's included), keyed by context name, in the order of their latest changes: a context changed after
+     * another comes after it. Removed states are absent; an unreadable record is passed over.
+     */
+    Map<String, MigrationState> contexts();
 
     /** Removes the state, checking the version like a write. */
     void delete(long expectedVersion);

@@ -19,6 +19,7 @@ import canary.cli.RouterCommand;
 import canary.cli.StatusCommand;
 import canary.cli.UpdateRateCommand;
 import canary.kafka.KafkaCluster;
+import canary.platform.ProcessVersions;
 import canary.platform.broker.LocalBroker;
 
 /** Bad input gets one clear line and a non-zero exit, and nothing is changed. */
@@ -130,7 +131,7 @@ class BadInputTest {
                 assertFalse(c.topicExists(kit.topic + "_legacy"));
                 assertFalse(c.topicExists(kit.topic + "_new"));
             }
-            assertTrue(kit.processes().isRunning("service-legacy"), "legacy runs again");
+            assertTrue(kit.processes().isRunning(ProcessVersions.processName(kit.legacyGroup)), "legacy runs again");
             producer.produce(30);
             kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
             kit.assertExactlyOnce(producer.ids());

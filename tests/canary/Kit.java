@@ -54,15 +54,27 @@ final class Kit implements AutoCloseable {
     final String newGroup;
     final int partitions;
 
+    /** The release number: 1 for the first context of a topic, 2 for the next release after it, ... */
+    final int release;
+
     Kit(Path dir, int partitions, String extraYaml) {
+        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml);
+        try (KafkaCluster c = cluster()) {
+            c.createTopic(topic, partitions, Map.of());
+        }
+    }
+
+    /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml) {
         this.dir = dir;
         this.partitions = partitions;
-        this.topic = TestBroker.unique("orders");
-        this.legacyGroup = topic + "-v1";
-        this.newGroup = topic + "-v2";
-        this.contextFile = dir.resolve("context.yaml");
+        this.topic = topic;
+        this.release = release;
+        this.legacyGroup = topic + "-v" + release;
+        this.newGroup = topic + "-v" + (release + 1);
+        this.contextFile = dir.resolve(release == 1 ? "context.yaml" : "context-" + release + ".yaml");
         String service = javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
-        String yaml = "name: " + topic + "\n"
+        String yaml = "name: " + topic + (release == 1 ? "" : "-" + release) + "\n"
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
                 + "platform: existing\n"
@@ -76,9 +88,15 @@ final class Kit implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        try (KafkaCluster c = cluster()) {
-            c.createTopic(topic, partitions, Map.of());
-        }
+    }
+
+    /**
+     * The next release of the same topic, as the README's "Releasing again" describes it: a context file of its own beside this
+     * one (another name, the same topic and state_dir) whose legacy is this release's new version (its group and run command)
+     * and whose new version is a further group.
+     */
+    Kit next() {
+        return new Kit(dir, partitions, topic, release + 1, "");
     }
 
     static String javaCommandYaml(String mainClass, String... args) {
@@ -186,7 +204,7 @@ final class Kit implements AutoCloseable {
      */
     /** The name under which the kit runs a version's process. */
     String versionProcess(Role role) {
-        return "service-" + role.word();
+        return ProcessVersions.processName(role == Role.LEGACY ? legacyGroup : newGroup);
     }
 
     static boolean kill9(Processes processes, String name) {
@@ -261,7 +279,12 @@ final class Kit implements AutoCloseable {
 
     /** Asserts that every id was processed exactly once by exactly one of the two versions. */
     void assertExactlyOnce(Collection<String> produced) {
-        assertExactlyOnce(produced, null, null);
+        assertExactlyOnce(produced, List.of(legacyGroup, newGroup), null, null);
+    }
+
+    /** Asserts that every id was processed exactly once by exactly one of the versions with these groups. */
+    void assertExactlyOnce(Collection<String> produced, List<String> groups) {
+        assertExactlyOnce(produced, groups, null, null);
     }
 
     /**
@@ -272,8 +295,12 @@ final class Kit implements AutoCloseable {
      * processing still fails the test.
      */
     void assertExactlyOnce(Collection<String> produced, String killedGroup, String killedTopic) {
+        assertExactlyOnce(produced, List.of(legacyGroup, newGroup), killedGroup, killedTopic);
+    }
+
+    private void assertExactlyOnce(Collection<String> produced, List<String> groups, String killedGroup, String killedTopic) {
         Map<String, Integer> seen = new HashMap<>();
-        for (String g : List.of(legacyGroup, newGroup)) {
+        for (String g : groups) {
             java.util.Set<String> redelivered = new java.util.HashSet<>();
             for (DummyService.Processed p : processed(g)) {
                 if (g.equals(killedGroup) && p.topic().equals(killedTopic) && !redelivered.add(p.partition() + "@" + p.offset())) {
@@ -293,8 +320,9 @@ final class Kit implements AutoCloseable {
     void awaitRouted(long records) {
         try (KafkaCluster c = cluster()) {
             long start = Lag.total(c.committedOffsets(legacyGroup, topic));
+            String router = ctx().routerGroup();
             Waits.until("the router routed " + records + " records", Duration.ofSeconds(90), Waits.quiet(),
-                    () -> Lag.total(c.committedOffsets("canary-router-" + topic, topic)) >= start + records);
+                    () -> Lag.total(c.committedOffsets(router, topic)) >= start + records);
         }
     }
 

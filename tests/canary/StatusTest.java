@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import canary.cli.StatusCommand;
 import canary.cli.StatusReport;
+import canary.platform.ProcessVersions;
 
 /** status tells the truth: its JSON matches what an independent Kafka client measures. */
 class StatusTest {
@@ -41,7 +42,7 @@ class StatusTest {
             assertTrue(healthy.out().contains("ROUTER POSITION"), healthy.out());
 
             // The new version stops consuming: its lag grows and status says the release is degraded.
-            kit.processes().stop("service-new", Duration.ofSeconds(20));
+            kit.processes().stop(ProcessVersions.processName(kit.newGroup), Duration.ofSeconds(20));
             producer.produce(300);
             kit.awaitDrained("canary-router-" + kit.topic, kit.topic, Duration.ofSeconds(60));
             kit.awaitDrained(kit.legacyGroup, kit.topic + "_legacy", Duration.ofSeconds(60));

@@ -88,6 +88,20 @@ final class Fakes {
             return state;
         }
 
+        /** Other contexts of the topic, in the order of their latest changes: changed before this context's latest change, and after. */
+        final Map<String, MigrationState> before = new LinkedHashMap<>();
+        final Map<String, MigrationState> after = new LinkedHashMap<>();
+
+        @Override
+        public Map<String, MigrationState> contexts() {
+            Map<String, MigrationState> all = new LinkedHashMap<>(before);
+            if (state != null) {
+                all.put(state.context(), state);
+            }
+            all.putAll(after);
+            return all;
+        }
+
         @Override
         public void delete(long expectedVersion) {
             long stored = state == null ? -1 : state.version();
@@ -277,6 +291,8 @@ final class Fakes {
         @Override
         public void remove(MigrationState state, Duration timeout) {
             calls.add("remove");
+            cluster.ends.remove("orders_legacy");
+            cluster.ends.remove("orders_new");
         }
 
         @Override

@@ -105,6 +105,37 @@ class LifecycleUnitTest {
         }
 
         @Test
+        void keeps_its_step_recorded_until_routing_runs() {
+            routing(0.1);
+            assertTrue(w.store.writes.stream().anyMatch(x -> x.phase() == Phase.ROUTING && x.routerRunning() && x.step() != null
+                    && x.step().kind() == MigrationState.StepKind.MIGRATION), "routing recorded while the migration's step is still on");
+            assertNull(w.store.state.step());
+            assertEquals("migration done", w.store.state.lastChange().what());
+        }
+
+        @Test
+        void killed_after_it_recorded_routing_is_finished_by_the_next_run() {
+            // as a SIGKILL at migration.routing-recorded leaves it: phase routing, run flag on, the migration's step, no router
+            MigrationState s = routing(0.1);
+            w.cluster.noMembers(Fakes.FakeEngine.GROUP);
+            w.deadPids.add(99L);
+            s = w.store.write(s.version(), s.withStep(new MigrationState.StepInProgress(MigrationState.StepKind.MIGRATION, "host", 99, null,
+                    w.clock.instant(), w.clock.instant().plus(Duration.ofMinutes(15)))), "routing started");
+            w.takeOutput();
+            w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, true);
+            assertTrue(w.takeOutput().contains("dry run: would start routing"));
+            assertEquals(s, w.store.state, "a dry run changes nothing");
+            assertEquals(0, w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            String out = w.takeOutput();
+            assertTrue(out.contains("taking over the interrupted migration.java on host (pid 99") && out.contains("migration done"), out);
+            assertEquals(List.of("resume"), w.engine.calls);
+            assertTrue(w.versions.calls.isEmpty(), "the versions run already: " + w.versions.calls);
+            assertEquals(Phase.ROUTING, w.store.state.phase());
+            assertNull(w.store.state.step());
+            assertEquals(s.startOffsets(), w.store.state.startOffsets());
+        }
+
+        @Test
         void refuses_while_one_is_active_and_after_promotion() {
             routing(0.1);
             assertTrue(assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false))
@@ -113,6 +144,74 @@ class LifecycleUnitTest {
             w.lifecycle.handOver(Role.NEW, false);
             assertTrue(assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false))
                     .getMessage().contains("was promoted"));
+        }
+    }
+
+    @Nested
+    class A_release_after_another_of_the_same_topic {
+
+        /** The latest state of another context of the topic, in {@code phase}. */
+        MigrationState other(String name, Phase phase) {
+            return MigrationState.start(name, canary.context.Context.EngineKind.ROUTER, Routing.RANDOM, 0.5, Map.of(0, 1L, 1, 1L, 2, 1L))
+                    .withPhase(phase).next(-1, new MigrationState.Change(w.clock.instant(), "ops", "host", "test", phase.word()));
+        }
+
+        @Test
+        void starts_once_the_one_before_was_promoted_and_its_routing_topics_are_gone() {
+            w.store.before.put("first", other("first", Phase.PROMOTED));
+            assertEquals(0, w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertEquals(Phase.ROUTING, w.store.state.phase());
+        }
+
+        @Test
+        void is_refused_while_another_context_releases_the_topic_and_nothing_changes() {
+            w.store.before.put("first", other("first", Phase.ROUTING));
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertTrue(e.getMessage().contains("context 'first' is releasing orders (phase routing"), e.getMessage());
+            assertNull(w.store.state);
+            assertTrue(w.versions.calls.isEmpty(), "legacy was not stopped: " + w.versions.calls);
+        }
+
+        @Test
+        void is_refused_while_the_routing_topics_the_one_before_left_are_there() {
+            w.store.before.put("first", other("first", Phase.PROMOTED));
+            w.cluster.topic("orders_new", 3, 10);
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertTrue(e.getMessage().contains("orders_new are left from the release of context 'first' (promoted"), e.getMessage());
+            assertTrue(e.getMessage().contains("run promote.java with that context again, then this migration"), e.getMessage());
+            assertNull(w.store.state);
+            assertTrue(w.versions.calls.isEmpty(), w.versions.calls.toString());
+        }
+
+        @Test
+        void a_context_whose_topic_a_later_release_took_over_cannot_release_again() {
+            routing(0.1);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.LEGACY, false);
+            w.store.after.put("second", other("second", Phase.PROMOTED));
+            MigrationState before = w.store.state;
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false));
+            assertTrue(e.getMessage().startsWith("context 'second' (promoted, last change"), e.getMessage());
+            assertTrue(e.getMessage().contains("released orders after context 'fake' and owns it now"), e.getMessage());
+            assertEquals(before, w.store.state);
+        }
+
+        @Test
+        void a_hand_over_run_again_leaves_the_routing_of_a_later_release_alone() {
+            routing(0.5);
+            w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+            w.lifecycle.handOver(Role.NEW, false);
+            w.engine.calls.clear();
+            w.takeOutput();
+            w.store.after.put("second", other("second", Phase.ROUTING));
+            assertEquals(0, w.lifecycle.handOver(Role.NEW, false));
+            assertEquals(List.of(), w.engine.calls);
+            assertTrue(w.takeOutput().contains("context 'second' (routing, last change"), "says whose they are");
+            assertEquals(Map.of("second", w.store.after.get("second")), w.lifecycle.releasedAfter(java.util.Optional.of(w.store.state)));
+            // without a later release, a run again finishes the cleanup a killed hand-over left
+            w.store.after.clear();
+            w.lifecycle.handOver(Role.NEW, false);
+            assertEquals(List.of("remove"), w.engine.calls);
         }
     }
 
