@@ -1,6 +1,7 @@
 package canary.release;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -363,6 +364,71 @@ class LifecycleUnitTest {
             assertEquals(before, w.store.state);
             assertTrue(w.versions.calls.isEmpty());
             assertTrue(w.takeOutput().contains("HAND-OVER OFFSET"));
+        }
+    }
+
+    @Nested
+    class Bringing_back {
+
+        @Test
+        void starts_both_versions_on_their_topics_and_routing_during_a_release() {
+            routing(0.3);
+            w.versions.stop(Role.NEW, "orders_new", Duration.ZERO);
+            w.versions.calls.clear();
+            assertEquals(1, w.lifecycle.bringBack(true));
+            assertEquals(List.of("start new on orders_new"), w.versions.calls, "legacy runs: left alone");
+            assertEquals(List.of("resume"), w.engine.calls);
+        }
+
+        @Test
+        void after_a_promotion_starts_the_new_version_on_the_topic_never_legacy() {
+            routing(0.3);
+            w.lifecycle.handOver(Role.NEW, false);
+            w.versions.stop(Role.NEW, "orders", Duration.ZERO);
+            w.versions.calls.clear();
+            assertEquals(1, w.lifecycle.bringBack(true));
+            assertEquals(List.of("start new on orders"), w.versions.calls);
+            assertFalse(w.versions.running(Role.LEGACY));
+        }
+
+        @Test
+        void after_a_rollback_or_without_a_migration_starts_legacy_on_the_topic() {
+            w.versions.stop(Role.LEGACY, "orders", Duration.ZERO);
+            w.versions.calls.clear();
+            assertEquals(1, w.lifecycle.bringBack(true));
+            assertEquals(List.of("start legacy on orders"), w.versions.calls);
+            w.versions.stop(Role.LEGACY, "orders", Duration.ZERO);
+            w.versions.calls.clear();
+            assertEquals(0, w.lifecycle.bringBack(false), "a platform that does not run legacy itself");
+            assertEquals(List.of(), w.versions.calls);
+
+            routing(0.3);
+            w.lifecycle.handOver(Role.LEGACY, false);
+            w.versions.stop(Role.LEGACY, "orders", Duration.ZERO);
+            w.versions.calls.clear();
+            assertEquals(1, w.lifecycle.bringBack(false));
+            assertEquals(List.of("start legacy on orders"), w.versions.calls);
+        }
+
+        @Test
+        void leaves_an_interrupted_hand_over_to_its_own_re_run() {
+            routing(0.3);
+            w.store.write(w.store.state.version(), w.store.state.withPhase(Phase.PROMOTING).withRouterRunning(false), "test");
+            w.versions.stop(Role.NEW, "orders_new", Duration.ZERO);
+            w.versions.calls.clear();
+            w.takeOutput();
+            assertEquals(0, w.lifecycle.bringBack(true));
+            assertEquals(List.of(), w.versions.calls);
+            assertTrue(w.takeOutput().contains("is promoting: run promote.java again; it starts what it needs"));
+        }
+
+        @Test
+        void a_drain_starts_a_version_that_crashed_before_waiting_for_it() {
+            routing(0.3);
+            w.versions.stop(Role.NEW, "orders_new", Duration.ZERO);
+            w.versions.calls.clear();
+            w.lifecycle.handOver(Role.LEGACY, false);
+            assertEquals(List.of("start new on orders_new", "stop new", "stop legacy", "start legacy on orders"), w.versions.calls);
         }
     }
 
