@@ -57,12 +57,17 @@ public abstract class ContextCommand implements Callable<Integer> {
         return parsed == null ? spec.name() : spec.name() + " " + String.join(" ", parsed.originalArgs());
     }
 
-    /** Opens a session holding the host lock for the context (mutating scripts). */
+    /**
+     * Opens a session holding the host lock for the context (mutating scripts). A command that fails leaves no lock file and no
+     * state folder that only the lock created.
+     */
     protected <T> T withLockedSession(SessionWork<T> work) {
         Context ctx = context();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine());
              Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
-            return work.run(s);
+            T result = work.run(s);
+            lock.succeeded();
+            return result;
         }
     }
 

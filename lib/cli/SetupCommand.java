@@ -66,6 +66,7 @@ public final class SetupCommand extends ProvisioningCommand {
                     }
                 }
             }
+            lock.succeeded();
         }
         out.println("setup done in " + Durations.format(Duration.ofNanos(System.nanoTime() - t0)));
         return 0;
