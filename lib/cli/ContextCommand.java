@@ -25,7 +25,7 @@ public abstract class ContextCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CONTEXT", description = "the context file (YAML), e.g. services_examples/context.yaml")
     protected Path contextFile;
 
-    @Option(names = "--timeout", defaultValue = "5m", converter = DurationConverter.class, paramLabel = "DURATION",
+    @Option(names = "--timeout", defaultValue = "5m", converter = PositiveDurationConverter.class, paramLabel = "DURATION",
             description = "the longest any single wait may take (30s, 5m, 1h; default ${DEFAULT-VALUE})")
     protected Duration timeout;
 
@@ -57,12 +57,17 @@ public abstract class ContextCommand implements Callable<Integer> {
         return parsed == null ? spec.name() : spec.name() + " " + String.join(" ", parsed.originalArgs());
     }
 
-    /** Opens a session holding the host lock for the context (mutating scripts). */
+    /**
+     * Opens a session holding the host lock for the context (mutating scripts). A command that fails leaves no lock file and no
+     * state folder that only the lock created.
+     */
     protected <T> T withLockedSession(SessionWork<T> work) {
         Context ctx = context();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine());
              Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
-            return work.run(s);
+            T result = work.run(s);
+            lock.succeeded();
+            return result;
         }
     }
 
@@ -78,6 +83,19 @@ public abstract class ContextCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }
+        }
+    }
+
+    /** A duration above zero: a wait of 0s would time out before it looked once, a refresh every 0s would spin. */
+    public static final class PositiveDurationConverter implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            Duration d = new DurationConverter().convert(value);
+            if (d.isZero()) {
+                throw new picocli.CommandLine.TypeConversionException("expected a duration above 0 such as 30s, 5m or 1h30m, got '"
+                        + value + "'");
+            }
+            return d;
         }
     }
 }

@@ -52,7 +52,9 @@ public final class RouterCommand extends ContextCommand {
             }
         }, "router-shutdown"));
         try (lock) {
-            return router.run();
+            int code = router.run();
+            lock.succeeded();
+            return code;
         } finally {
             finished.countDown();
         }

@@ -59,6 +59,7 @@ public final class SetupCommand extends ProvisioningCommand {
                 // What should run and does not (a crashed version, a stopped router) is started again.
                 s.lifecycle.bringBack(platform.startsLegacy());
             }
+            lock.succeeded();
         }
         out.println("setup done in " + Durations.format(Duration.ofNanos(System.nanoTime() - t0)));
         return 0;

@@ -35,7 +35,7 @@ public final class StatusCommand extends ContextCommand {
     @Option(names = "--watch", description = "refresh every few seconds until interrupted (on a terminal)")
     boolean watch;
 
-    @Option(names = "--interval", defaultValue = "5s", converter = DurationConverter.class, paramLabel = "DURATION",
+    @Option(names = "--interval", defaultValue = "5s", converter = PositiveDurationConverter.class, paramLabel = "DURATION",
             description = "refresh interval of --watch (default ${DEFAULT-VALUE})")
     Duration interval;
 

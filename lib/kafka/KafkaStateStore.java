@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -26,6 +27,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import canary.common.Json;
 import canary.common.Text;
 import canary.common.UserException;
+import canary.common.Waits;
 import canary.context.Context;
 import canary.release.MigrationState;
 import canary.release.Operator;
@@ -35,9 +37,14 @@ import canary.release.StateStore;
  * The migration state in the cluster: the latest record for the context's key in the compacted
  * topic {@code <topic>_canary_state}. Any host sees the same state. A write checks the version it
  * read: writers share one transactional id per context, so a second writer fences the first, and the
- * version is checked again after fencing; a stale write fails with a clear line.
+ * version is checked again after fencing. A write fenced by a writer that changed nothing is made
+ * again; a stale write writes nothing and fails with one line naming the version it read and the
+ * change that came in between.
  */
 public final class KafkaStateStore implements StateStore {
+
+    /** How long a fenced write waits for the writer that fenced it to commit: a commit takes milliseconds. */
+    private static final Duration FENCED_WAIT = Duration.ofSeconds(3);
 
     private final Properties client;
     private final String topic;
@@ -118,6 +125,10 @@ public final class KafkaStateStore implements StateStore {
 
     /** Reads the partition from the beginning to its end and keeps the last value of the key. */
     public Optional<MigrationState> readAll(KafkaConsumer<byte[], byte[]> c) {
+        return readAll(c, true);
+    }
+
+    private Optional<MigrationState> readAll(KafkaConsumer<byte[], byte[]> c, boolean warn) {
         final class Latest {
             Optional<MigrationState> state = Optional.empty();
             UnreadableStateException unreadable;
@@ -134,7 +145,7 @@ public final class KafkaStateStore implements StateStore {
                 last.unreadable = e;
             }
         });
-        return warnIfUnreadable(last.state, last.unreadable);
+        return warn ? warnIfUnreadable(last.state, last.unreadable) : last.state;
     }
 
     @Override
@@ -236,36 +247,73 @@ public final class KafkaStateStore implements StateStore {
     }
 
     private void send(long expectedVersion, byte[] value) {
-        try {
-            KafkaProducer<byte[], byte[]> p = producer();
-            long stored = read().map(MigrationState::version).orElse(-1L);
-            if (stored != expectedVersion) {
-                throw stale(expectedVersion, stored);
+        for (boolean retried = false; ; retried = true) {
+            try {
+                KafkaProducer<byte[], byte[]> p = producer();
+                Optional<MigrationState> stored = read();
+                if (version(stored) != expectedVersion) {
+                    throw stale(expectedVersion, stored);
+                }
+                p.beginTransaction();
+                p.send(new ProducerRecord<>(topic, 0, key.getBytes(StandardCharsets.UTF_8), value));
+                p.commitTransaction();
+                return;
+            } catch (ProducerFencedException | InvalidProducerEpochException e) {
+                // Another command opened the writer of this context's state after this one (they share one transactional id), so
+                // nothing of this write was committed. Either that command is writing a new version right now, or it wrote
+                // nothing (it was refused, or it ended): wait a moment to tell which.
+                closeProducer();
+                Optional<MigrationState> now = awaitChange(expectedVersion);
+                if (version(now) != expectedVersion) {
+                    throw stale(expectedVersion, now);
+                }
+                if (retried) {
+                    throw new StaleStateException("another command keeps taking over the writer of the state of context '" + key
+                            + "' (transactional id " + transactionalId() + ") without changing the state (still version " + expectedVersion
+                            + "); this command wrote nothing: make sure only one command runs for this context, then run it again");
+                }
+                // Nobody wrote: write again with a writer of our own, which fences the other (its write then finds ours).
+            } catch (KafkaException e) {
+                closeProducer();
+                throw new UserException(UserException.ENVIRONMENT, "cannot write the state of context '" + key + "' to " + topic + ": "
+                        + Text.firstLine(e.getMessage()), e);
             }
-            p.beginTransaction();
-            p.send(new ProducerRecord<>(topic, 0, key.getBytes(StandardCharsets.UTF_8), value));
-            p.commitTransaction();
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            closeProducer();
-            long stored = read().map(MigrationState::version).orElse(-1L);
-            throw stale(expectedVersion, stored);
-        } catch (KafkaException e) {
-            closeProducer();
-            throw new UserException(UserException.ENVIRONMENT, "cannot write the state of context '" + key + "' to " + topic + ": "
-                    + Text.firstLine(e.getMessage()), e);
         }
     }
 
-    private UserException stale(long expected, long stored) {
-        String by = read().map(MigrationState::lastChange)
-                .map(c -> " by " + c.user() + "@" + c.host() + " at " + c.at() + " (" + c.command() + ": " + c.what() + ")")
-                .orElse("");
-        if (stored == expected) {
-            return new StaleStateException("another command wrote the state of context '" + key + "' at the same time as this one (both read"
-                    + " version " + expected + by.replace(" by ", "; last change by ") + "); nothing was written: check status and run again");
+    /** The stored state once its version is no longer {@code version}, or as it is after {@link #FENCED_WAIT}. */
+    private Optional<MigrationState> awaitChange(long version) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            AtomicReference<Optional<MigrationState>> last = new AtomicReference<>();
+            try {
+                Waits.until("another writer of the state commits", FENCED_WAIT, Waits.quiet(), () -> {
+                    last.set(readAll(c, false));
+                    return version(last.get()) != version;
+                });
+            } catch (Waits.WaitTimeoutException e) {
+                // it wrote nothing
+            }
+            return last.get();
         }
-        return new StaleStateException("the state of context '" + key + "' changed while this command ran (read version "
-                + expected + ", now " + stored + by + "); nothing was written: check status and run again");
+    }
+
+    private static long version(Optional<MigrationState> s) {
+        return s.map(MigrationState::version).orElse(-1L);
+    }
+
+    /** This command read version {@code read} and wanted to write the next; the stored state is {@code now}. */
+    private StaleStateException stale(long read, Optional<MigrationState> now) {
+        String what;
+        if (now.isEmpty()) {
+            what = "it read version " + read + ", then another command removed the state";
+        } else {
+            MigrationState.Change c = now.get().lastChange();
+            String by = c == null ? "" : " by " + c.user() + "@" + c.host() + " at " + c.at() + " (" + c.command() + ": " + c.what() + ")";
+            what = (read < 0 ? "it found no migration, then another command started one (version " + now.get().version() + by + ")"
+                    : "it read version " + read + ", then another command wrote version " + now.get().version() + by);
+        }
+        return new StaleStateException("the state of context '" + key + "' changed while this command ran: " + what
+                + "; this command wrote nothing: check status and run again");
     }
 
     private byte[] serialize(MigrationState s) {
@@ -280,7 +328,7 @@ public final class KafkaStateStore implements StateStore {
         if (producer == null) {
             Properties p = new Properties();
             p.putAll(client);
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "canary-state-" + topic + "-" + key);
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
             p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
             p.put(ProducerConfig.ACKS_CONFIG, "all");
             p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
@@ -289,6 +337,11 @@ public final class KafkaStateStore implements StateStore {
             producer.initTransactions();
         }
         return producer;
+    }
+
+    /** One per context: a second writer fences the first. */
+    private String transactionalId() {
+        return "canary-state-" + topic + "-" + key;
     }
 
     private void closeProducer() {

@@ -1,6 +1,7 @@
 package canary.platform;
 
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -31,17 +33,78 @@ public final class StateDir {
     private StateDir() {
     }
 
-    /** Creates the folder unless it exists, marked as the kit's. */
-    public static void ensure(Path dir) {
+    /**
+     * Creates the folder unless it exists, marked as the kit's.
+     *
+     * @return the outermost folder this call created (the folder itself, or a parent that did not exist either), empty when the
+     *         folder existed; {@link #removeIfUnused} takes it to undo the creation
+     */
+    public static Optional<Path> ensure(Path dir) {
+        Path d = dir.toAbsolutePath().normalize();
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir);
-                AtomicFile.write(dir.resolve(MARKER), "created by canary-router at " + Instant.now()
-                        + "; teardown deletes what the kit wrote here, and the folder when nothing else is left\n");
+            if (Files.isDirectory(d)) {
+                return Optional.empty();
             }
+            Path outermost = d;
+            while (outermost.getParent() != null && !Files.exists(outermost.getParent())) {
+                outermost = outermost.getParent();
+            }
+            Files.createDirectories(d);
+            AtomicFile.write(d.resolve(MARKER), "created by canary-router at " + Instant.now()
+                    + "; teardown deletes what the kit wrote here, and the folder when nothing else is left\n");
+            return Optional.of(outermost);
         } catch (IOException e) {
             throw new UserException(UserException.ENVIRONMENT, "cannot create the state folder " + dir + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Undoes {@link #ensure}: when nothing but the marker is in the folder, deletes the marker, the folder and the parents
+     * {@code ensure} created up to {@code outermost}, each only while it is empty. A folder that something was written to
+     * meanwhile (another command of the kit) stays, marked.
+     *
+     * @return whether the folder is gone
+     */
+    public static boolean removeIfUnused(Path dir, Path outermost) {
+        Path d = dir.toAbsolutePath().normalize();
+        try {
+            if (!Files.isDirectory(d)) {
+                return true;
+            }
+            if (!onlyMarker(d)) {
+                return false;
+            }
+            Path marker = d.resolve(MARKER);
+            String text = Files.readString(marker);
+            Files.deleteIfExists(marker);
+            try {
+                Files.deleteIfExists(d);
+            } catch (DirectoryNotEmptyException e) {
+                AtomicFile.write(marker, text); // another command just wrote here: the folder is the kit's and in use
+                return false;
+            }
+            for (Path p = d.getParent(); p != null && p.startsWith(outermost); p = p.getParent()) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (DirectoryNotEmptyException e) {
+                    break;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false; // left as it is: the folder is marked, teardown deletes it
+        }
+    }
+
+    private static boolean onlyMarker(Path dir) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                if (!p.getFileName().toString().equals(MARKER)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Refuses, with one line, to delete in a folder the kit must not touch; nothing is deleted. */
