@@ -36,13 +36,25 @@ output "ksqldb_endpoint" {
   value       = confluent_ksql_cluster.main.rest_endpoint
 }
 
+output "service_accounts" {
+  description = "The service accounts (id and display name): the kit's, ksqlDB's, Datagen's and the manager's."
+  value = {
+    for role, sa in {
+      kit     = confluent_service_account.kit
+      ksqldb  = confluent_service_account.ksqldb
+      datagen = confluent_service_account.datagen
+      manager = confluent_service_account.manager
+    } : role => { id = sa.id, display_name = sa.display_name }
+  }
+}
+
 output "topic" {
   description = "The original topic."
   value       = confluent_kafka_topic.original.topic_name
 }
 
 output "kafka_api_key" {
-  description = "Kafka API key owned by the service account."
+  description = "Kafka API key owned by the kit's service account."
   value       = confluent_api_key.kafka.id
   sensitive   = true
 }
@@ -54,7 +66,7 @@ output "kafka_api_secret" {
 }
 
 output "ksqldb_api_key" {
-  description = "ksqlDB API key owned by the service account."
+  description = "ksqlDB API key owned by the kit's service account."
   value       = confluent_api_key.ksqldb.id
   sensitive   = true
 }

@@ -28,9 +28,13 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every display name, so several demos can share an organization."
+  description = "The context name (setup.java passes it): the environment's name and the prefix of every other display name. Service account names also carry the environment id, so they are unique in the organization."
   type        = string
-  default     = "canary-router"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9]([A-Za-z0-9_-]{0,38}[A-Za-z0-9])?$", var.name_prefix))
+    error_message = "The name must be 1 to 40 letters, digits, '-' or '_', starting and ending with a letter or digit (an environment name; service account names add about 20 characters to it and must stay within 64)."
+  }
 }
 
 variable "topic" {

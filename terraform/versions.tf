@@ -3,8 +3,12 @@ terraform {
 
   required_providers {
     confluent = {
-      source  = "confluentinc/confluent"
-      version = "~> 2.0"
+      source = "confluentinc/confluent"
+      # The minor version this configuration was written against (its resources and attributes as of
+      # 2.83.0, the version of the provider's ksql-acls example); patch releases only. The exact version
+      # and its checksums belong in .terraform.lock.hcl beside this file (see README.md, "The provider
+      # version and the lock file").
+      version = "~> 2.83.0"
     }
   }
 }

@@ -17,12 +17,13 @@ import canary.platform.Platform;
 @Command(name = "setup", mixinStandardHelpOptions = true,
         description = "Provisions the platform of the context. local: a single-node KRaft broker from the Kafka jars, the original "
                 + "topic, the demo producer and the legacy version; existing: checks that Kafka answers and the topic exists; "
-                + "confluent-cloud: runs terraform init and apply in terraform/ (the terraform on the PATH), writes the Kafka client "
-                + "properties and the ksqlDB endpoint and credentials from terraform output into the state folder (mode 600, never "
-                + "printed), then starts the legacy version. Running it again reports what already runs and starts what should run and does not: during a release both versions and the router, after a promotion the new version, after a rollback the legacy one.",
+                + "confluent-cloud: runs terraform init and apply on terraform/ (the terraform on the PATH, umask 077) with this "
+                + "state folder's own Terraform state in <state_dir>/terraform/ (mode 600; resources named after the context), "
+                + "writes the Kafka client properties and the ksqlDB endpoint and credentials from terraform output into the state "
+                + "folder (mode 600, never printed), then starts the legacy version. Running it again reports what already runs and starts what should run and does not: during a release both versions and the router, after a promotion the new version, after a rollback the legacy one.",
         footer = {"", "confluent-cloud reads the Confluent Cloud API key from the environment: TF_VAR_confluent_cloud_api_key and "
-                + "TF_VAR_confluent_cloud_api_secret (required); TF_VAR_cloud, TF_VAR_region, TF_VAR_ksqldb_csu, TF_VAR_name_prefix "
-                + "(optional). It writes <state_dir>/client.properties and <state_dir>/ksqldb.env (KSQLDB_ENDPOINT, KSQLDB_API_KEY, "
+                + "TF_VAR_confluent_cloud_api_secret (required; the key's owner needs OrganizationAdmin); TF_VAR_cloud, TF_VAR_region, "
+                + "TF_VAR_ksqldb_csu (optional). apply takes 10 minutes or more. It writes <state_dir>/client.properties and <state_dir>/ksqldb.env (KSQLDB_ENDPOINT, KSQLDB_API_KEY, "
                 + "KSQLDB_API_SECRET).",
                 "", "Examples:", "  ./jbang setup.java services_examples/context.yaml",
                 "  ./jbang setup.java services_examples/context-ksqldb.yaml --dry-run"})
@@ -52,6 +53,7 @@ public final class SetupCommand extends ProvisioningCommand {
             steps.subList(1, steps.size()).forEach(l -> out.println(l.startsWith("  ") ? l : "  " + l));
             return 0;
         }
+        platform.checkSetup();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
             ctx = platform.provision(out, timeout);
             try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {

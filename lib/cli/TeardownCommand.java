@@ -1,6 +1,7 @@
 package canary.cli;
 
 import java.io.Console;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,9 +30,10 @@ import canary.release.MigrationState;
 @Command(name = "teardown", mixinStandardHelpOptions = true,
         description = "Stops every process the kit started, removes the routing topics and the state of the migration, and deletes "
                 + "the state folder (for the local platform: the broker and all its data). The original topic of an existing "
-                + "cluster is never deleted. confluent-cloud: then runs terraform destroy -auto-approve in terraform/ (the same "
-                + "TF_VAR_confluent_cloud_api_key and TF_VAR_confluent_cloud_api_secret as setup), which deletes the whole "
-                + "environment. When a later release of the topic (another context on the same topic) took it over, deletes only "
+                + "cluster is never deleted. confluent-cloud: then runs terraform init and destroy -auto-approve on the state folder's "
+                + "own Terraform state (<state_dir>/terraform/; the same TF_VAR_confluent_cloud_api_key and "
+                + "TF_VAR_confluent_cloud_api_secret as setup), which deletes the environment setup made for this context and "
+                + "nothing else; init runs before anything is stopped. When a later release of the topic (another context on the same topic) took it over, deletes only "
                 + "this context's state: what runs for the topic is that release's, and its teardown removes it. Asks for "
                 + "confirmation on a terminal; --yes otherwise.",
         footer = {"", "Example:", "  ./jbang teardown.java services_examples/context.yaml --yes"})
@@ -59,12 +61,12 @@ public final class TeardownCommand extends ProvisioningCommand {
         StateDir.checkDeletable(ctx.stateDir(), ctx.directory());
         Processes processes = new Processes(ctx.stateDir());
         Platform platform = Platform.of(ctx, contextFile, terraformBinary, env, out);
+        String destroy = platform.describeTeardown();
         Releases releases = releases(ctx, platform, processes);
         if (!releases.later().isEmpty()) {
             return forget(ctx, out, releases.later());
         }
         List<String> running = processes.running();
-        String destroy = platform.describeTeardown();
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
                 + (platform.clusterGoesAway() ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
                 + (releases.earlier().isEmpty() ? "" : " (with the state of the earlier release(s) of " + ctx.topic() + ": "
@@ -74,7 +76,7 @@ public final class TeardownCommand extends ProvisioningCommand {
         if (!confirmed(out, what)) {
             return dryRun ? 0 : 1;
         }
-        platform.checkTeardown();
+        platform.prepareTeardown();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
             if (!platform.clusterGoesAway()) {
                 removeFromCluster(ctx, out, destroy != null);
@@ -85,10 +87,19 @@ public final class TeardownCommand extends ProvisioningCommand {
         if (StateDir.delete(ctx.stateDir(), ctx.directory())) {
             out.println("deleted " + ctx.stateDir());
         } else {
-            out.println("deleted what the kit wrote in " + ctx.stateDir() + "; kept the folder, which holds files the kit did not write");
+            out.println("deleted what the kit wrote in " + ctx.stateDir() + "; kept the folder, which holds files the kit did not write"
+                    + " or a Terraform state with resources (" + String.join(", ", others(ctx)) + ")");
         }
         out.println("teardown done");
         return 0;
+    }
+
+    private static List<String> others(Context ctx) {
+        try {
+            return StateDir.others(ctx.stateDir()).stream().map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            return List.of("cannot list them: " + e.getMessage());
+        }
     }
 
     /** Prints what teardown would do (--dry-run) or asks to go on (on a terminal, unless --yes); whether to go on. */

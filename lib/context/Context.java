@@ -56,6 +56,13 @@ public record Context(
     /** Keys whose loading later features add: their raw YAML is kept for them. */
     static final Set<String> EXTENSION_KEYS = Set.of("rollout");
 
+    /**
+     * A context name that can name Confluent Cloud resources: an environment's name (letters, digits, '-', '_', starting
+     * and ending with a letter or digit), short enough for the service account names built on it (64 characters at most).
+     * terraform/variables.tf checks the same.
+     */
+    public static final String CLOUD_NAME = "[A-Za-z0-9]([A-Za-z0-9_-]{0,38}[A-Za-z0-9])?";
+
     /** What routes the records: the embedded router (default) or ksqlDB persistent queries. */
     public enum EngineKind {
         ROUTER("router"), KSQLDB("ksqldb");
@@ -257,6 +264,10 @@ public record Context(
                 case "confluent-cloud" -> PlatformKind.CONFLUENT_CLOUD;
                 default -> PlatformKind.EXISTING;
             };
+            if (platform == PlatformKind.CONFLUENT_CLOUD && !name.matches(CLOUD_NAME)) {
+                throw bad("name", "with platform confluent-cloud, 1 to 40 letters, digits, '-' or '_', starting and ending with a "
+                        + "letter or digit (it names the Confluent Cloud environment and prefixes its service accounts)", name);
+            }
             Routing routing = Routing.parse(choice(m, "", "routing", "random", List.of("random", "key-hash"), false));
             Path stateDir = path(string(m, "", "state_dir", "etc", "a folder for the kit's state (pids, logs, local broker data)"));
 

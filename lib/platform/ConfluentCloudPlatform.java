@@ -11,9 +11,10 @@ import canary.context.Context;
 import canary.release.Cluster;
 
 /**
- * Confluent Cloud, provisioned with Terraform in terraform/: setup runs init and apply and writes
- * the Kafka client properties and the ksqlDB endpoint and credentials (mode 600) from its outputs;
- * teardown runs destroy, which deletes the whole environment.
+ * Confluent Cloud, provisioned with Terraform in terraform/, one Terraform state per state folder
+ * ({@code <state_dir>/terraform/}): setup runs init and apply and writes the Kafka client properties
+ * and the ksqlDB endpoint and credentials (mode 600) from its outputs; teardown runs init and destroy,
+ * which deletes this context's environment and nothing else.
  */
 public final class ConfluentCloudPlatform implements Platform {
 
@@ -31,11 +32,15 @@ public final class ConfluentCloudPlatform implements Platform {
 
     @Override
     public List<String> describeSetup() {
+        tf.checkState();
         List<String> out = new ArrayList<>();
         out.add("provision Confluent Cloud with Terraform (credentials: " + tf.credentialsStatus() + "):");
-        for (List<String> args : List.of(Terraform.initArgs(), Terraform.applyArgs(ctx), Terraform.outputArgs())) {
+        out.add("  keep the " + tf.describeFolder());
+        for (List<String> args : List.of(tf.initArgs(), tf.applyArgs(), tf.outputArgs())) {
             out.add("  " + tf.show(args));
         }
+        out.add("  (apply takes 10 minutes or more: the ksqlDB cluster takes minutes to provision, and the Confluent provider "
+                + "waits 5 minutes after creating the ksqlDB API key)");
         out.add("  write the Kafka client properties (SASL_SSL, PLAIN with the Kafka API key) to "
                 + ctx.stateDir().resolve(Terraform.CLIENT_PROPERTIES) + " (mode 600)");
         out.add("  write the ksqlDB endpoint and credentials (" + String.join(", ", Terraform.KSQLDB_VARIABLES) + ") to "
@@ -46,10 +51,18 @@ public final class ConfluentCloudPlatform implements Platform {
     }
 
     @Override
-    public Context provision(PrintWriter out, Duration timeout) {
+    public void checkSetup() {
         tf.requireCredentials();
+        tf.checkState();
+    }
+
+    @Override
+    public Context provision(PrintWriter out, Duration timeout) {
+        checkSetup();
         tf.init();
-        tf.apply(ctx);
+        out.println("terraform apply takes 10 minutes or more: the ksqlDB cluster takes minutes to provision, and the Confluent "
+                + "provider waits 5 minutes after creating the ksqlDB API key");
+        tf.apply();
         List<Path> written = Terraform.writeClientFiles(tf.outputs(), ctx.stateDir());
         out.println("wrote " + written.get(0) + " and " + written.get(1) + " (mode 600; secrets are not printed)");
         return Context.load(contextFile, Terraform.contextEnv(contextFile, env));
@@ -67,7 +80,12 @@ public final class ConfluentCloudPlatform implements Platform {
 
     @Override
     public String describeTeardown() {
-        return "run " + tf.show(Terraform.destroyArgs(ctx)) + " (deletes the Confluent Cloud environment)";
+        tf.checkState();
+        if (!tf.hasResources()) {
+            return "run no terraform (" + tf.stateFile() + " holds no resources: nothing to destroy)";
+        }
+        return "run " + tf.show(tf.initArgs()) + " and " + tf.show(tf.destroyArgs()) + " (deletes the Confluent Cloud environment of "
+                + "this state folder)";
     }
 
     @Override
@@ -75,13 +93,22 @@ public final class ConfluentCloudPlatform implements Platform {
         return false;
     }
 
+    /** Before anything is stopped: the credentials, whose state this is, and init (a provider that cannot be installed stops teardown here). */
     @Override
-    public void checkTeardown() {
-        tf.requireCredentials();
+    public void prepareTeardown() {
+        tf.checkState();
+        if (tf.hasResources()) {
+            tf.requireCredentials();
+            tf.init();
+        }
     }
 
     @Override
     public void destroy(PrintWriter out) {
-        tf.destroy(ctx);
+        if (!tf.hasResources()) {
+            out.println("no Terraform state with resources in " + tf.folder() + ": nothing to destroy");
+            return;
+        }
+        tf.destroy();
     }
 }

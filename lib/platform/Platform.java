@@ -30,6 +30,13 @@ public interface Platform {
     /** Once the cluster answers: what the platform puts in it (local: the topic and the demo producer); checks the topic elsewhere. */
     void populate(Context ctx, Cluster cluster, PrintWriter out);
 
+    /**
+     * Refuses, with one line and before anything changes (the state folder and its lock included), a setup that cannot go
+     * on (cloud: no credentials, a state folder holding the resources of another topic).
+     */
+    default void checkSetup() {
+    }
+
     /** Whether setup starts the legacy version on the original topic (not on a cluster someone else runs). */
     boolean startsLegacy();
 
@@ -42,8 +49,11 @@ public interface Platform {
     /** After the kit's processes stopped: destroys what {@link #provision} made. */
     void destroy(PrintWriter out);
 
-    /** Checks what {@link #destroy} needs before anything is stopped (cloud: the credentials). */
-    default void checkTeardown() {
+    /**
+     * Checks and prepares what {@link #destroy} needs before anything is stopped (cloud: the credentials, that the state is
+     * this context's, terraform init), so that a teardown that cannot destroy stops before it changes anything.
+     */
+    default void prepareTeardown() {
     }
 
     /**
@@ -58,7 +68,7 @@ public interface Platform {
             case LOCAL -> new LocalPlatform(ctx, new Processes(ctx.stateDir()));
             case EXISTING -> new ExistingPlatform(ctx);
             case CONFLUENT_CLOUD -> new ConfluentCloudPlatform(ctx, contextFile,
-                    new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), env, out), env);
+                    new Terraform(Terraform.binary(terraformBinary), Terraform.directory(ctx), ctx, env, out), env);
         };
     }
 }

@@ -18,9 +18,9 @@ import canary.common.UserException;
 
 /**
  * The kit's state folder ({@code state_dir}): pid files, logs, the local broker's data, the host
- * lock, client files. The kit marks a folder it creates with {@value #MARKER}, and teardown deletes
- * only what the kit puts there, only in a folder it marked, and never the root, the home folder or
- * a folder holding the context file.
+ * lock, client files, a cloud context's Terraform state ({@code terraform/}). The kit marks a folder
+ * it creates with {@value #MARKER}, and teardown deletes only what the kit puts there, only in a
+ * folder it marked, and never the root, the home folder or a folder holding the context file.
  */
 public final class StateDir {
 
@@ -28,7 +28,7 @@ public final class StateDir {
     public static final String MARKER = ".canary-router";
     /** What the kit writes in the folder, besides {@code <context>.lock} files. */
     static final Set<String> ENTRIES = Set.of("pids", "logs", "kafka", "processed", "supervision", "health", Terraform.CLIENT_PROPERTIES, Terraform.KSQLDB_ENV,
-            "." + Terraform.CLIENT_PROPERTIES + ".tmp", "." + Terraform.KSQLDB_ENV + ".tmp", MARKER);
+            "." + Terraform.CLIENT_PROPERTIES + ".tmp", "." + Terraform.KSQLDB_ENV + ".tmp", Terraform.STATE_FOLDER, MARKER);
 
     private StateDir() {
     }
@@ -137,8 +137,13 @@ public final class StateDir {
             return true;
         }
         try {
+            // A Terraform state of live resources stays, and so does the marker: the folder remains the kit's, and the
+            // teardown of the cloud context it belongs to can delete it once it destroyed them.
+            boolean liveState = Terraform.holdsResources(dir.resolve(Terraform.STATE_FOLDER).resolve(Terraform.STATE_FILE));
             for (Path p : kitEntries(dir)) {
-                deleteTree(p);
+                if (!(liveState && p.getFileName().toString().equals(MARKER))) {
+                    deleteTree(p);
+                }
             }
             if (!others(dir).isEmpty()) {
                 return false;
@@ -178,8 +183,16 @@ public final class StateDir {
         return out;
     }
 
+    /**
+     * What the kit wrote. The Terraform folder counts only once its state holds no resources (destroyed, or never
+     * applied): a state of live Confluent Cloud resources is never deleted, not even by the teardown of another
+     * context that shares the folder.
+     */
     private static boolean isKits(Path p) {
         String name = p.getFileName().toString();
+        if (name.equals(Terraform.STATE_FOLDER)) {
+            return !Terraform.holdsResources(p.resolve(Terraform.STATE_FILE));
+        }
         return ENTRIES.contains(name) || name.endsWith(".lock") && Files.isRegularFile(p);
     }
 

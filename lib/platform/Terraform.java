@@ -7,12 +7,16 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,9 +29,16 @@ import canary.common.UserException;
 import canary.context.Context;
 
 /**
- * The confluent-cloud platform: runs {@code terraform} in the kit's {@code terraform/} folder and
+ * The confluent-cloud platform: runs {@code terraform} on the kit's {@code terraform/} configuration and
  * turns {@code terraform output -json} into the files the other scripts read. Secrets go only into
  * files of mode 600 in the state folder; they are never printed.
+ *
+ * <p>Each state folder has its own Terraform state, so each context (and the later releases of its
+ * topic, which share its state folder) has its own Confluent Cloud resources:
+ * {@code <state_dir>/terraform/} (mode 700) holds {@code terraform.tfstate} and its backup (every
+ * secret of the deployment, mode 600), Terraform's working files ({@code .terraform/}, set as
+ * {@code TF_DATA_DIR}) and {@code provisioned.json}, which names the context and topic it was made
+ * for. Terraform runs with umask 077, so every file it writes is private from its first byte.
  *
  * <ul>
  *   <li>{@code <state_dir>/client.properties}: Kafka client properties (SASL_SSL, PLAIN with the
@@ -46,24 +57,51 @@ public final class Terraform {
 
     /** The Confluent Cloud API key and secret Terraform needs; from the environment only. */
     public static final List<String> REQUIRED_ENV = List.of("TF_VAR_confluent_cloud_api_key", "TF_VAR_confluent_cloud_api_secret");
-    /** Variables with defaults in terraform/variables.tf that the environment may set. */
-    public static final List<String> OPTIONAL_ENV = List.of("TF_VAR_cloud", "TF_VAR_region", "TF_VAR_name_prefix",
+    /**
+     * Variables with defaults in terraform/variables.tf that the environment may set. The names, the topic and its
+     * partition count come from the context ({@code -var}), never from the environment.
+     */
+    public static final List<String> OPTIONAL_ENV = List.of("TF_VAR_cloud", "TF_VAR_region",
             "TF_VAR_stream_governance_package", "TF_VAR_ksqldb_csu", "TF_VAR_datagen_quickstart");
 
     public static final String CLIENT_PROPERTIES = "client.properties";
     public static final String KSQLDB_ENV = "ksqldb.env";
     public static final List<String> KSQLDB_VARIABLES = List.of("KSQLDB_ENDPOINT", "KSQLDB_API_KEY", "KSQLDB_API_SECRET");
 
+    /** The folder in the state folder that holds this deployment's Terraform state and working files. */
+    public static final String STATE_FOLDER = "terraform";
+    public static final String STATE_FILE = "terraform.tfstate";
+    /** Terraform's working files (providers), {@code TF_DATA_DIR}: per state folder, so no two contexts share them. */
+    public static final String DATA_DIR = ".terraform";
+    /** Which context and topic the state was made for. */
+    public static final String PROVISIONED_FILE = "provisioned.json";
+
+    /** Terraform gets no more than this: what it writes (the state, its backup, its lock) is readable by its owner only. */
+    static final String UMASK = "077";
+
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Written into {@value #PROVISIONED_FILE} before the first apply: the resources are named after {@code context}. */
+    public record Provisioned(String context, String topic) {
+    }
 
     private final String binary;
     private final Path dir;
+    private final Context ctx;
+    private final Path folder;
     private final Function<String, String> env;
     private final PrintWriter out;
 
-    public Terraform(String binary, Path dir, Function<String, String> env, PrintWriter out) {
+    /**
+     * @param binary the terraform to run
+     * @param dir    the configuration: the kit's terraform/ folder
+     * @param ctx    the context; its state folder holds the state
+     */
+    public Terraform(String binary, Path dir, Context ctx, Function<String, String> env, PrintWriter out) {
         this.binary = binary;
         this.dir = dir;
+        this.ctx = ctx;
+        this.folder = ctx.stateDir().resolve(STATE_FOLDER).toAbsolutePath().normalize();
         this.env = env;
         this.out = out;
     }
@@ -102,36 +140,177 @@ public final class Terraform {
         return dir;
     }
 
+    /** {@code <state_dir>/terraform}: the state, its backup, Terraform's working files, {@value #PROVISIONED_FILE}. */
+    public Path folder() {
+        return folder;
+    }
+
+    public Path stateFile() {
+        return folder.resolve(STATE_FILE);
+    }
+
+    public Path dataDir() {
+        return folder.resolve(DATA_DIR);
+    }
+
     // ------------------------------------------------------------------ commands
 
-    public static List<String> initArgs() {
+    public List<String> initArgs() {
         return List.of("init", "-input=false");
     }
 
-    public static List<String> applyArgs(Context ctx) {
-        List<String> a = new ArrayList<>(List.of("apply", "-auto-approve", "-input=false"));
-        a.addAll(contextVars(ctx));
+    public List<String> applyArgs() {
+        List<String> a = new ArrayList<>(List.of("apply", "-auto-approve", "-input=false", "-state=" + stateFile()));
+        a.addAll(contextVars());
         return a;
     }
 
-    public static List<String> destroyArgs(Context ctx) {
-        List<String> a = new ArrayList<>(List.of("destroy", "-auto-approve", "-input=false"));
-        a.addAll(contextVars(ctx));
+    public List<String> destroyArgs() {
+        List<String> a = new ArrayList<>(List.of("destroy", "-auto-approve", "-input=false", "-state=" + stateFile()));
+        a.addAll(contextVars());
         return a;
     }
 
-    public static List<String> outputArgs() {
-        return List.of("output", "-json");
+    public List<String> outputArgs() {
+        return List.of("output", "-json", "-state=" + stateFile());
     }
 
-    /** The topic and its partition count come from the context, so the two never disagree. */
-    private static List<String> contextVars(Context ctx) {
-        return List.of("-var", "topic=" + ctx.topic(), "-var", "partitions=" + ctx.partitions());
+    /**
+     * The names, the topic and its partition count come from the context, so the two never disagree. The resources
+     * are named after the context that made the state: a later release of the topic (another context, the same state
+     * folder) keeps them, since renaming the ksqlDB cluster would replace it.
+     */
+    private List<String> contextVars() {
+        return List.of("-var", "name_prefix=" + resourceName(), "-var", "topic=" + ctx.topic(), "-var", "partitions=" + ctx.partitions());
     }
 
     /** One line per command, for --dry-run and for the log. */
     public String show(List<String> args) {
         return "terraform " + String.join(" ", args) + " (in " + dir + ")";
+    }
+
+    /** Where the state and Terraform's working files are, for --dry-run. */
+    public String describeFolder() {
+        return "Terraform state " + stateFile() + " (mode 600) and working files " + dataDir() + " (TF_DATA_DIR), in " + folder
+                + " (mode 700); terraform runs with umask " + UMASK;
+    }
+
+    // ------------------------------------------------------------------ whose state
+
+    /** The context and topic this state folder's Terraform state was made for, if any. */
+    public Optional<Provisioned> provisioned() {
+        Path f = folder.resolve(PROVISIONED_FILE);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        try {
+            Provisioned p = JSON.readValue(f.toFile(), Provisioned.class);
+            if (p.context() == null || p.topic() == null) {
+                throw new IOException("no context or topic in it");
+            }
+            return Optional.of(p);
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot read " + f + ": " + Text.firstLine(e.getMessage())
+                    + " (it names the context and topic the Terraform state beside it was made for)");
+        }
+    }
+
+    /** The name of the Confluent Cloud resources: the context that made the state, else this context. */
+    public String resourceName() {
+        return provisioned().map(Provisioned::context).orElse(ctx.name());
+    }
+
+    /**
+     * Refuses, with one line and before anything changes, to run Terraform on a state that is not this context's: the
+     * state folder's state belongs to another topic (applying would replace its topic and connector, destroying would
+     * delete its environment), or an earlier kit left the state of every context in terraform/terraform.tfstate.
+     */
+    public void checkState() {
+        Optional<Provisioned> p = provisioned();
+        if (p.isPresent() && !p.get().topic().equals(ctx.topic())) {
+            throw new UserException("state_dir " + ctx.stateDir() + " holds the Confluent Cloud resources of topic '" + p.get().topic()
+                    + "' (set up by context '" + p.get().context() + "'): give context '" + ctx.name() + "' (topic '" + ctx.topic()
+                    + "') a state_dir of its own");
+        }
+        Path shared = dir.resolve(STATE_FILE);
+        if (holdsResources(shared) && !holdsResources(stateFile())) {
+            throw new UserException(shared + " holds Confluent Cloud resources made by an earlier kit, which kept one state for "
+                    + "every context: if they are context '" + ctx.name() + "''s, move it to " + stateFile() + " (chmod 600); "
+                    + "otherwise destroy them with terraform -chdir=" + dir + " destroy");
+        }
+    }
+
+    /** Whether the state folder has a Terraform state that still holds resources (teardown has something to destroy). */
+    public boolean hasResources() {
+        return holdsResources(stateFile());
+    }
+
+    /**
+     * Whether a Terraform state file lists resources. An unreadable file counts as holding some: a state is never
+     * taken for empty, nor deleted, on a guess.
+     */
+    public static boolean holdsResources(Path stateFile) {
+        if (!Files.isRegularFile(stateFile)) {
+            return false;
+        }
+        try {
+            JsonNode resources = JSON.readTree(stateFile.toFile()).path("resources");
+            return !resources.isArray() || !resources.isEmpty();
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** Creates the private folder and records whose state it holds, before Terraform writes anything into it. */
+    private void claim() {
+        privateFolder();
+        if (provisioned().isEmpty()) {
+            try {
+                AtomicFile.writePrivate(folder.resolve(PROVISIONED_FILE),
+                        JSON.writeValueAsString(new Provisioned(ctx.name(), ctx.topic())) + "\n");
+            } catch (IOException e) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot write " + folder.resolve(PROVISIONED_FILE) + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** The folder, mode 700 (created so, never readable by others even for a moment). */
+    private void privateFolder() {
+        StateDir.ensure(ctx.stateDir());
+        try {
+            if (!Files.isDirectory(folder)) {
+                Files.createDirectory(folder, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: nothing to restrict
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot create " + folder + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Every file directly in the folder (the state, its backup, provisioned.json) to mode 600: a state written before
+     * (by hand, by another umask) is made private too. The working files' folder to 700.
+     */
+    void protect() {
+        if (!Files.isDirectory(folder)) {
+            return;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(folder)) {
+            Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+            for (Path p : s) {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
+                } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+                }
+            }
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot make " + folder + " private: " + e.getMessage());
+        }
     }
 
     /** Refuses to start when the Confluent Cloud credentials are not in the environment. */
@@ -158,15 +337,18 @@ public final class Terraform {
     }
 
     public void init() {
+        privateFolder();
         run(initArgs(), true);
     }
 
-    public void apply(Context ctx) {
-        run(applyArgs(ctx), true);
+    /** Records whose state the folder holds, then applies. */
+    public void apply() {
+        claim();
+        run(applyArgs(), true);
     }
 
-    public void destroy(Context ctx) {
-        run(destroyArgs(ctx), true);
+    public void destroy() {
+        run(destroyArgs(), true);
     }
 
     /** {@code terraform output -json}, sensitive values included; captured, never printed. */
@@ -179,24 +361,56 @@ public final class Terraform {
         }
     }
 
-    /** Runs terraform; its output goes to {@code out} (when {@code show}) or is returned (stderr always goes to out). */
+    /**
+     * Runs terraform with umask {@value #UMASK} (through {@code /bin/sh}, which sets it and then becomes terraform: Java
+     * cannot set a child's umask) and with this state folder's working files; its output goes to {@code out} (when
+     * {@code show}) or is returned (stderr always goes to out). Before and after, the folder's files are made private.
+     */
     private String run(List<String> args, boolean show) {
-        List<String> command = new ArrayList<>();
-        command.add(binary);
+        String exe = executable();
+        List<String> command = new ArrayList<>(List.of("/bin/sh", "-c", "umask " + UMASK + " && exec \"$0\" \"$@\"", exe));
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
         pb.environment().put("TF_IN_AUTOMATION", "1");
+        pb.environment().put("TF_DATA_DIR", dataDir().toString());
         pb.redirectErrorStream(show);
         if (show) {
             out.println("running " + show(args));
             out.flush();
         }
+        protect();
+        try {
+            return run(pb, args, show);
+        } finally {
+            protect();
+        }
+    }
+
+    /** The binary as a path the shell can exec; one line when there is none. */
+    private String executable() {
+        String hint = " (install Terraform and put it on the PATH, or set -D" + BINARY_PROPERTY + ")";
+        if (binary.contains("/")) {
+            if (!Files.isRegularFile(Path.of(binary)) || !Files.isExecutable(Path.of(binary))) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot run " + binary + ": no executable file there" + hint);
+            }
+            return Path.of(binary).toAbsolutePath().toString();
+        }
+        String path = System.getenv("PATH");
+        for (String d : path == null ? new String[0] : path.split(java.io.File.pathSeparator)) {
+            Path p = Path.of(d.isEmpty() ? "." : d, binary);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p.toAbsolutePath().toString();
+            }
+        }
+        throw new UserException(UserException.ENVIRONMENT, "cannot run " + binary + ": not found on the PATH" + hint);
+    }
+
+    private String run(ProcessBuilder pb, List<String> args, boolean show) {
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new UserException(UserException.ENVIRONMENT, "cannot run " + binary + ": " + Text.firstLine(e.getMessage())
-                    + " (install Terraform and put it on the PATH, or set -D" + BINARY_PROPERTY + ")");
+            throw new UserException(UserException.ENVIRONMENT, "cannot start /bin/sh to run " + binary + ": " + Text.firstLine(e.getMessage()));
         }
         StringBuilder captured = new StringBuilder();
         Thread errors = null;

@@ -169,6 +169,19 @@ class ContextTest {
         }
 
         @Test
+        void a_name_that_cannot_name_confluent_cloud_resources_on_platform_confluent_cloud() throws IOException {
+            for (String name : new String[] {"orders.cloud", "-orders", "orders_", "x".repeat(41)}) {
+                var e = rejected(VALID.replace("name: orders-canary", "name: \"" + name + "\"") + "platform: confluent-cloud\n");
+                assertTrue(e.getMessage().endsWith("key 'name': expected with platform confluent-cloud, 1 to 40 letters, digits, '-' or"
+                        + " '_', starting and ending with a letter or digit (it names the Confluent Cloud environment and prefixes its"
+                        + " service accounts), got " + name), e.getMessage());
+            }
+            // the same names on another platform, and a valid cloud name, load
+            Context.load(write(VALID.replace("name: orders-canary", "name: orders.cloud")));
+            Context.load(write(VALID.replace("name: orders-canary", "name: O_1-" + "x".repeat(36)) + "platform: confluent-cloud\n"));
+        }
+
+        @Test
         void a_topic_name_kafka_refuses() throws IOException {
             for (String topic : new String[] {"..", ".", "x".repeat(250)}) {
                 var e = rejected(VALID.replace("topic: orders", "topic: \"" + topic + "\""));

@@ -3,15 +3,19 @@ package canary;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,5 +74,49 @@ class ServicesExamplesTest {
         assertTrue(container.at("/livenessProbe/exec/command/2").asText().contains(health.toString()), "the probe reads the health file");
         String mounted = container.at("/volumeMounts/0/mountPath").asText();
         assertTrue(script.contains(mounted + "/context.yaml"), "the context is read where the ConfigMap is mounted");
+    }
+
+    /**
+     * A state folder holds client.properties, ksqldb.env and the Terraform state: every example context's state_dir inside
+     * the repository must be ignored by git, so that no secret can be committed. git itself decides (git check-ignore).
+     */
+    @Test
+    void every_example_contexts_state_folder_is_ignored_by_git() throws Exception {
+        Path root = Path.of("").toAbsolutePath();
+        Assumptions.assumeTrue(git(root, "rev-parse", "--is-inside-work-tree") == 0, "not a git work tree: nothing to check");
+        List<Path> contexts;
+        try (Stream<Path> s = Files.list(EXAMPLES)) {
+            contexts = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        }
+        List<Path> checked = new ArrayList<>();
+        for (Path f : contexts) {
+            JsonNode yaml = new YAMLMapper().readTree(f.toFile());
+            if (yaml == null || !yaml.has("name") || !yaml.has("topic")) {
+                continue; // not a context file (the Kubernetes manifests)
+            }
+            Path stateDir = f.toAbsolutePath().getParent().resolve(yaml.path("state_dir").asText("etc")).normalize();
+            assertTrue(stateDir.startsWith(root), f + ": state_dir " + stateDir + " lies outside the repository");
+            for (String file : List.of("client.properties", "ksqldb.env", "terraform/terraform.tfstate")) {
+                Path p = stateDir.resolve(file);
+                assertEquals(0, git(root, "check-ignore", "-q", root.relativize(p).toString()),
+                        f + ": " + p + " is not ignored by git: add its state folder to .gitignore");
+            }
+            checked.add(f);
+        }
+        assertTrue(checked.contains(EXAMPLES.resolve("context.yaml")) && checked.contains(EXAMPLES.resolve("context-ksqldb.yaml")),
+                "both example contexts were checked: " + checked);
+    }
+
+    static int git(Path dir, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("git"));
+        command.addAll(List.of(args));
+        Process p;
+        try {
+            p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            return -1; // no git
+        }
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "git " + String.join(" ", args) + " answers");
+        return p.exitValue();
     }
 }

@@ -33,6 +33,33 @@ class StateDirTest {
     }
 
     @Test
+    void a_terraform_state_that_still_holds_resources_is_never_deleted_and_one_destroyed_is() throws Exception {
+        Path etc = dir.resolve("ctx").resolve("etc");
+        StateDir.ensure(etc);
+        Path tf = Files.createDirectories(etc.resolve(Terraform.STATE_FOLDER));
+        Files.writeString(tf.resolve(Terraform.STATE_FILE), "{\"version\":4,\"resources\":[{\"type\":\"confluent_environment\"}]}");
+        Files.createDirectories(etc.resolve("pids"));
+
+        // the teardown of another context in the same folder (or one whose destroy did not happen) keeps the live state
+        assertFalse(StateDir.delete(etc, dir.resolve("ctx")));
+        assertEquals(List.of(tf), StateDir.others(etc));
+        assertTrue(Files.exists(tf.resolve(Terraform.STATE_FILE)));
+        assertTrue(Files.exists(etc.resolve(StateDir.MARKER)), "still the kit's folder: the cloud context's teardown deletes it later");
+        assertFalse(Files.exists(etc.resolve("pids")));
+
+        // an unreadable state is kept too: it is never taken for empty on a guess
+        Files.writeString(tf.resolve(Terraform.STATE_FILE), "{ truncated");
+        assertFalse(StateDir.delete(etc, dir.resolve("ctx")));
+
+        // destroyed: the folder goes, state, backup and working files with it
+        Files.writeString(tf.resolve(Terraform.STATE_FILE), "{\"version\":4,\"resources\":[]}");
+        Files.writeString(tf.resolve(Terraform.STATE_FILE + ".backup"), "{\"version\":4,\"resources\":[{}]}");
+        Files.createDirectories(tf.resolve(Terraform.DATA_DIR).resolve("providers"));
+        assertTrue(StateDir.delete(etc, dir.resolve("ctx")));
+        assertFalse(Files.exists(etc));
+    }
+
+    @Test
     void deletes_the_kits_files_and_keeps_a_folder_with_other_files_in_it() throws Exception {
         Path etc = dir.resolve("ctx").resolve("etc");
         StateDir.ensure(etc);
