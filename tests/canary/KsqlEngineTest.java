@@ -164,6 +164,11 @@ class KsqlEngineTest {
                 .withQueryIds(ids(KsqlStatements.Names.of(ctx.topic())));
     }
 
+    /** The routing a migration plans, as the lifecycle hands it to preflight. */
+    static MigrationState planned(Context ctx) {
+        return MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, ctx.routing(), 0.1, Map.of(0, 0L, 1, 0L, 2, 0L));
+    }
+
     static String info(String version) {
         return KsqlFixtures.info(version);
     }
@@ -319,7 +324,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.ksql(KsqlFixtures.commandStatus(REPLACED, 40));
 
-            engine(ctx).applyShare(routing(ctx, start, 0.1, "random"), 0.5);
+            engine(ctx).applyRouting(routing(ctx, start, 0.5, "random"));
 
             assertEquals(List.of(REPLACED), statements());
             assertEquals("earliest", server.last().json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText());
@@ -331,7 +336,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "routing: key-hash\n");
             server.ksql(KsqlFixtures.commandStatus("replace", 41));
 
-            engine(ctx).applyShare(routing(ctx, start, 0.1, "key-hash"), 0.25);
+            engine(ctx).applyRouting(routing(ctx, start, 0.25, "key-hash"));
 
             String sql = statements().get(0);
             assertTrue(sql.contains("AS SELECT *, CASE WHEN CANARY_KEY IS NULL THEN RANDOM() < 0.25 ELSE "
@@ -409,7 +414,7 @@ class KsqlEngineTest {
             scriptResume(n, 72);
 
             engine.pause(s, Duration.ofSeconds(20));
-            engine.applyShare(s, 0.9);
+            engine.applyRouting(s.withRoute(0.9, s.rules(), s.newPartitions()));
             engine.resume(s, Duration.ofSeconds(20));
 
             List<String> expected = new ArrayList<>(pauseStatements(n));
@@ -574,7 +579,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
 
-            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(false));
+            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(planned(ctx), false));
 
             assertOneLine(e.getMessage());
             assertTrue(e.getMessage().contains("processing.guarantee at_least_once: a crash under at-least-once can route a record to both versions"),
@@ -584,11 +589,11 @@ class KsqlEngineTest {
             assertEquals("SHOW PROPERTIES;", statements().get(0));
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.SHOW_PROPERTIES_OLD);
-            engine(ctx).preflight(true);
+            engine(ctx).preflight(planned(ctx), true);
             assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ") && l.contains("at_least_once")), progress.toString());
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
-            engine(ctx).preflight(false);
+            engine(ctx).preflight(planned(ctx), false);
         }
 
         @Test
@@ -596,7 +601,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.reply("GET", "/info", 200, info("0.27.2"));
 
-            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(false));
+            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned(ctx), false));
 
             assertEquals(KsqlException.Kind.UNSUPPORTED, e.kind());
             assertOneLine(e.getMessage());
@@ -607,7 +612,7 @@ class KsqlEngineTest {
         @Test
         void preflight_refuses_a_value_format_without_schema_registry_before_asking_the_server() {
             Context json = context("orders", "value_format: JSON\n");
-            UserException e = assertThrows(UserException.class, () -> engine(json).preflight(false));
+            UserException e = assertThrows(UserException.class, () -> engine(json).preflight(planned(json), false));
             assertOneLine(e.getMessage());
             assertTrue(e.getMessage().contains("key 'value_format': engine ksqldb needs a format whose schema is in Schema Registry"),
                     e.getMessage());
@@ -620,20 +625,20 @@ class KsqlEngineTest {
             KsqlEngine engine = engine(ctx);
             MigrationState s = routing(ctx, start, 0.1, "random");
             server.reply("GET", "/info", 401, KsqlFixtures.UNAUTHORIZED);
-            assertUserLine(() -> engine.preflight(false), "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
+            assertUserLine(() -> engine.preflight(planned(ctx), false), "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
             server.reply("GET", "/info", 403, KsqlFixtures.FORBIDDEN);
-            assertUserLine(() -> engine.preflight(false), "give the API key's owner the KsqlAdmin role");
+            assertUserLine(() -> engine.preflight(planned(ctx), false), "give the API key's owner the KsqlAdmin role");
             server.reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR);
-            assertUserLine(() -> engine.applyShare(s, 0.2), "ORDERS_CANARY_SOURCE does not exist. (error 40001)");
+            assertUserLine(() -> engine.applyRouting(s.withRoute(0.2, s.rules(), s.newPartitions())), "ORDERS_CANARY_SOURCE does not exist. (error 40001)");
             server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500);
             assertUserLine(() -> engine.remove(s, Duration.ofSeconds(5)), "failed after 2 attempts: Could not write the statement");
             server.ksql(KsqlFixtures.COMMAND_ERROR);
-            assertUserLine(() -> engine.applyShare(s, 0.2), "Could not write to topic orders_new");
+            assertUserLine(() -> engine.applyRouting(s.withRoute(0.2, s.rules(), s.newPartitions())), "Could not write to topic orders_new");
 
             KsqlClient nowhere = new KsqlClient(java.net.URI.create("http://127.0.0.1:" + LocalBroker.freePort()), null, null, null,
                     Duration.ofSeconds(2), new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
             KsqlEngine unreachable = new KsqlEngine(ctx, cluster, nowhere, progress::add);
-            assertUserLine(() -> unreachable.preflight(false), "cannot reach ksqlDB at http://127.0.0.1:");
+            assertUserLine(() -> unreachable.preflight(planned(ctx), false), "cannot reach ksqlDB at http://127.0.0.1:");
             assertTrue(unreachable.describeInstances(s).contains("cannot reach ksqlDB"), "status shows the problem instead of failing");
         }
 

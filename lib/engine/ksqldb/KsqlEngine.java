@@ -117,8 +117,9 @@ public final class KsqlEngine implements Engine {
     // ------------------------------------------------------------------ preflight
 
     @Override
-    public void preflight(boolean allowAtLeastOnce) {
+    public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
         sourceFormat();
+        checkRouting(planned, planned);
         // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME.
         client.requirePauseResume("PAUSE and RESUME");
         Map<String, String> properties = client.showProperties();
@@ -308,11 +309,18 @@ public final class KsqlEngine implements Engine {
     // ------------------------------------------------------------------ share
 
     @Override
-    public void applyShare(MigrationState state, double share) {
-        Map<Integer, Long> start = state.startOffsets();
-        client.execute(KsqlStatements.replaceRatingStream(names, start, start.size(), routing(state), share, keyColumn()),
+    public void checkRouting(MigrationState current, MigrationState next) {
+        if (!next.rules().isEmpty() || next.routing() == Routing.PARTITIONS) {
+            throw new UserException("engine ksqldb does not route by rules or by partitions yet: use engine router");
+        }
+    }
+
+    @Override
+    public void applyRouting(MigrationState next) {
+        Map<Integer, Long> start = next.startOffsets();
+        client.execute(KsqlStatements.replaceRatingStream(names, start, start.size(), routing(next), next.share(), keyColumn()),
                 KsqlStatements.QUERY_PROPERTIES);
-        progress.accept("replaced the rating query: share " + Text.percent(share) + " to the new version");
+        progress.accept("replaced the rating query: share " + Text.percent(next.share()) + " to the new version");
     }
 
     // ------------------------------------------------------------------ position and counts

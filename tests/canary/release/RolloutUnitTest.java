@@ -163,7 +163,8 @@ class RolloutUnitTest {
         void a_state_that_does_not_say_when_its_share_was_set_holds_from_now() {
             run();
             MigrationState s = w.store.state;
-            w.store.state = new MigrationState(s.version(), s.context(), s.phase(), s.engine(), s.routing(), s.share(), null,
+            w.store.state = new MigrationState(s.version(), s.context(), s.phase(), s.engine(), s.routing(), s.share(), s.rules(),
+                    s.newPartitions(), null,
                     s.routerRunning(), s.startOffsets(), null, s.queryIds(), null, null, null, null, s.history());
             assertTrue(runOut(0).contains("the state does not say when this step started; its hold counts from now"));
             assertEquals(new MigrationState.RolloutStep(0, 3, w.clock.instant()), w.store.state.rollout());
