@@ -49,7 +49,7 @@ class BadInputTest {
         Path env = dir.resolve("env.yaml");
         Files.writeString(env, ContextTest.VALID + "kafka:\n  bootstrap_servers: ${CANARY_UNSET_VARIABLE}\n");
         assertOneLine(Kit.run(new CheckDataCommand(), env.toString()), 2, "CANARY_UNSET_VARIABLE is not set");
-        assertOneLine(Kit.run(new UpdateRateCommand()), 2, "Missing required parameters");
+        assertOneLine(Kit.run(new UpdateRateCommand()), 2, "Missing required parameter: 'CONTEXT'");
     }
 
     @Test
