@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -17,6 +18,8 @@ import canary.common.UserException;
 import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Role;
+import canary.context.Routing;
+import canary.context.Rule;
 import canary.release.MigrationState.Handover;
 import canary.release.MigrationState.Phase;
 import canary.release.MigrationState.StepInProgress;
@@ -353,9 +356,9 @@ public final class Lifecycle {
         takeOver(s);
         MigrationState next = target(s, request, false);
         boolean rulesChanged = !next.rules().equals(s.rules());
-        boolean moves = s.routing() == canary.context.Routing.PARTITIONS ? !java.util.Objects.equals(next.newPartitions(), s.newPartitions())
+        boolean moves = s.routing() == Routing.PARTITIONS ? !Objects.equals(next.newPartitions(), s.newPartitions())
                 : s.routing().drainsOnShareChange() && next.share() != s.share();
-        boolean changed = rulesChanged || next.share() != s.share() || !java.util.Objects.equals(next.newPartitions(), s.newPartitions());
+        boolean changed = rulesChanged || next.share() != s.share() || !Objects.equals(next.newPartitions(), s.newPartitions());
         boolean drain = drainFlag || rulesChanged || moves;
         boolean stopped = !s.routerRunning();
         if (!changed && !stopped) {
@@ -410,12 +413,12 @@ public final class Lifecycle {
         if (next.share() != s.share()) {
             out.add("share " + Text.percent(s.share()) + " -> " + Text.percent(next.share()));
         }
-        if (!java.util.Objects.equals(next.newPartitions(), s.newPartitions())) {
+        if (!Objects.equals(next.newPartitions(), s.newPartitions())) {
             out.add("partitions of the new version " + join(s.newPartitions()) + " -> " + join(next.newPartitions()) + " (of "
                     + s.startOffsets().size() + ")");
         }
         if (!next.rules().equals(s.rules())) {
-            out.add("rules " + canary.context.Rule.describeAll(s.rules()) + " -> " + canary.context.Rule.describeAll(next.rules()));
+            out.add("rules " + Rule.describeAll(s.rules()) + " -> " + Rule.describeAll(next.rules()));
         }
         return out;
     }
@@ -426,30 +429,30 @@ public final class Lifecycle {
      * or the list given). Refuses what cannot be, with one line and nothing changed.
      */
     private MigrationState target(MigrationState s, RouteRequest request, boolean migration) {
-        canary.context.Routing routing = s.routing();
+        Routing routing = s.routing();
         int partitions = s.startOffsets().size();
         if (request.share() != null && request.partitions() != null) {
             throw new UserException("give either a share or --partitions, not both");
         }
-        if (request.partitions() != null && routing != canary.context.Routing.PARTITIONS) {
+        if (request.partitions() != null && routing != Routing.PARTITIONS) {
             throw new UserException("--partitions needs 'routing: partitions' in the context; context '" + ctx.name() + "' routes "
                     + routing.word());
         }
-        List<canary.context.Rule> rules = request.rules() != null ? request.rules() : migration ? ctx.rules() : s.rules();
-        canary.context.Rule.requireConsistent(rules);
-        if (!rules.isEmpty() && routing == canary.context.Routing.PARTITIONS) {
+        List<Rule> rules = request.rules() != null ? request.rules() : migration ? ctx.rules() : s.rules();
+        Rule.requireConsistent(rules);
+        if (!rules.isEmpty() && routing == Routing.PARTITIONS) {
             throw new UserException("rules and routing partitions exclude each other: a rule would split a partition's records between"
                     + " the two versions");
         }
         double share = request.share() != null ? request.share() : s.share();
         List<Integer> newPartitions = null;
-        if (routing == canary.context.Routing.PARTITIONS) {
+        if (routing == Routing.PARTITIONS) {
             if (request.partitions() != null) {
-                canary.context.Routing.requireWithin(request.partitions(), partitions, ctx.topic());
+                Routing.requireWithin(request.partitions(), partitions, ctx.topic());
                 newPartitions = request.partitions();
                 share = (double) newPartitions.size() / partitions;
             } else if (request.share() != null || migration) {
-                newPartitions = canary.context.Routing.firstPartitions(share, partitions);
+                newPartitions = Routing.firstPartitions(share, partitions);
             } else {
                 newPartitions = s.newPartitions();
             }
@@ -461,7 +464,7 @@ public final class Lifecycle {
     public static String describeRoute(MigrationState s) {
         String partitions = s.newPartitions() == null ? "" : " (" + (s.newPartitions().isEmpty() ? "no partition"
                 : "partition(s) " + join(s.newPartitions())) + " of " + s.startOffsets().size() + ")";
-        return "share " + Text.percent(s.share()) + partitions + (s.rules().isEmpty() ? "" : ", rules " + canary.context.Rule.describeAll(s.rules()));
+        return "share " + Text.percent(s.share()) + partitions + (s.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(s.rules()));
     }
 
     private static String join(List<Integer> partitions) {
