@@ -16,6 +16,7 @@ import canary.common.Text;
 import canary.context.Context;
 import canary.context.Role;
 import canary.context.Routing;
+import canary.context.Rule;
 import canary.platform.Processes;
 import canary.platform.Supervisor;
 import canary.release.Cluster;
@@ -39,6 +40,8 @@ public record StatusReport(
         Phase phase,
         Routing routing,
         Double share,
+        List<Rule> rules,
+        List<Integer> newPartitions,
         MigrationState.Change shareSet,
         Boolean routerRunning,
         List<Cluster.Member> routerInstances,
@@ -81,7 +84,7 @@ public record StatusReport(
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
             return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
-                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null,
+                    Health.NO_MIGRATION, List.of(), null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
                     supervised(ctx), null, null);
         }
         MigrationState st = state.get();
@@ -160,7 +163,7 @@ public record StatusReport(
         }
         return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
                 problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED, List.copyOf(problems), st.phase(), st.routing(), st.share(),
-                st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
+                st.rules(), st.newPartitions(), st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
                 st.lastGate(), st.step(), processes, rows, withHistory ? st.history() : null);
     }
 
@@ -185,7 +188,7 @@ public record StatusReport(
         List<String> p = new ArrayList<>(problems);
         p.add(problem);
         return new StatusReport(context, topic, legacyGroup, newGroup, engine, platform, Health.DEGRADED, List.copyOf(p), phase, routing,
-                share, shareSet, routerRunning, routerInstances, versionMembers, lastChange, lastCheck, handover, rollout, lastGate, step,
+                share, rules, newPartitions, shareSet, routerRunning, routerInstances, versionMembers, lastChange, lastCheck, handover, rollout, lastGate, step,
                 processes, partitions, history);
     }
 
@@ -197,8 +200,14 @@ public record StatusReport(
         }
         out.println("phase     " + phase.word());
         MigrationState.Change c = shareSet;
-        out.println("share     " + Text.percent(share) + " to the new version, routing " + routing.word()
+        String partitionsOfNew = newPartitions == null ? "" : ": " + (newPartitions.isEmpty() ? "no partition"
+                : "partition(s) " + String.join(", ", newPartitions.stream().map(String::valueOf).toList())) + " of "
+                + (partitions == null || partitions.isEmpty() ? "?" : String.valueOf(partitions.size()));
+        out.println("share     " + Text.percent(share) + " to the new version, routing " + routing.word() + partitionsOfNew
                 + (c == null ? "" : "; set " + c.at() + " by " + c.user() + "@" + c.host() + " (" + c.command() + ")"));
+        if (rules != null && !rules.isEmpty()) {
+            out.println("rules     " + String.join("; ", rules.stream().map(Rule::describe).toList()) + " (before the share)");
+        }
         if (phase.active()) {
             out.println("router    " + (routerRunning ? "run flag on" : "stopped (run flag off)") + ", " + routerInstances.size()
                     + " instance(s)" + (routerInstances.isEmpty() ? "" : ": " + String.join(", ", routerInstances.stream()

@@ -45,6 +45,7 @@ public record Context(
         EngineKind engine,
         PlatformKind platform,
         Routing routing,
+        List<Rule> rules,
         Path stateDir,
         KafkaConnection kafka,
         Optional<KsqlConnection> ksqldb,
@@ -245,7 +246,7 @@ public record Context(
 
         Context context(JsonNode root) {
             Map<String, JsonNode> m = object(root, "", Set.of("name", "topic", "partitions", "key_type", "key_format",
-                    "value_format", "engine", "platform", "routing", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout"));
+                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout"));
             String name = string(m, "", "name", null, "a context name (letters, digits, '.', '_', '-')");
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw bad("name", "letters, digits, '.', '_' or '-' only", name);
@@ -268,7 +269,8 @@ public record Context(
                 throw bad("name", "with platform confluent-cloud, 1 to 40 letters, digits, '-' or '_', starting and ending with a "
                         + "letter or digit (it names the Confluent Cloud environment and prefixes its service accounts)", name);
             }
-            Routing routing = Routing.parse(choice(m, "", "routing", "random", List.of("random", "key-hash"), false));
+            Routing routing = Routing.parse(choice(m, "", "routing", "random", List.of("random", "key-hash", "partitions"), false));
+            List<Rule> rules = rules(m.get("rules"), routing);
             Path stateDir = path(string(m, "", "state_dir", "etc", "a folder for the kit's state (pids, logs, local broker data)"));
 
             Local local = local(m.get("local"));
@@ -288,8 +290,36 @@ public record Context(
                     ext.put(k, m.get(k));
                 }
             }
-            return new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing,
+            return new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
                     stateDir, kafka, ksql, local, legacy, newVersion, Map.copyOf(ext));
+        }
+
+        /** The match rules the migration starts with: a list of rules as the command line writes them. */
+        List<Rule> rules(JsonNode node, Routing routing) {
+            if (node == null || node.isNull()) {
+                return List.of();
+            }
+            String expected = "a list of rules, each " + Rule.EXPECTED + " (e.g. [\"header:tenant=beta\"])";
+            if (!node.isArray()) {
+                throw bad("rules", expected, describe(node));
+            }
+            List<String> texts = new ArrayList<>();
+            for (int i = 0; i < node.size(); i++) {
+                JsonNode n = node.get(i);
+                if (!n.isTextual()) {
+                    throw bad("rules[" + i + "]", "a rule, " + Rule.EXPECTED, describe(n));
+                }
+                texts.add(n.asText());
+            }
+            if (!texts.isEmpty() && routing == Routing.PARTITIONS) {
+                throw new ContextException(file + ": keys 'rules' and 'routing': rules and routing partitions exclude each other"
+                        + " (a rule would split a partition's records between the two versions)");
+            }
+            try {
+                return Rule.parseAll(texts);
+            } catch (UserException e) {
+                throw new ContextException(file + ": key 'rules': " + e.getMessage());
+            }
         }
 
         Local local(JsonNode node) {

@@ -17,14 +17,18 @@ import canary.common.Text;
 import canary.common.UserException;
 
 /**
- * The progressive plan of a release, from the {@code rollout} key of the context: share steps, each
- * held for a while, optionally ending with {@code promote}; the gates that must pass before each
- * advance; what to do when one fails. An immutable value; errors name the file, the key and what is
- * expected, like every error of {@link Context}.
+ * The progressive plan of a release, from the {@code rollout} key of the context: steps that set the
+ * share and the match rules, each held for a while, optionally ending with {@code promote}; the gates
+ * that must pass before each advance; what to do when one fails. A step's rules stay until a later step
+ * sets others ({@code rules: []} removes them); a step without a share keeps the one before (the first:
+ * 0). An immutable value; errors name the file, the key and what is expected, like every error of
+ * {@link Context}.
  *
  * <pre>
  * rollout:
  *   steps:
+ *     - rules: ["header:tenant=beta"]   # friends and family first, share 0
+ *       hold: 1h
  *     - share: 0.1
  *       hold: 30m
  *     - share: 1.0
@@ -43,22 +47,32 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
     public static final String KEY = "rollout";
 
     /**
-     * One step: route {@code share} to the new version and keep it for at least {@code hold}, or
-     * (only as the last step) promote the new version.
+     * One step: route {@code share} to the new version with {@code rules} decided before it (the rules in force at this step,
+     * whether it sets them or keeps those of the step before) and keep it for at least {@code hold}, or (only as the last step)
+     * promote the new version.
      */
-    public record Step(boolean promote, double share, Duration hold) {
+    public record Step(boolean promote, double share, Duration hold, List<Rule> rules) {
+
+        public Step {
+            rules = List.copyOf(rules);
+        }
 
         public static Step share(double share, Duration hold) {
-            return new Step(false, share, hold);
+            return new Step(false, share, hold, List.of());
+        }
+
+        public static Step share(double share, Duration hold, List<Rule> rules) {
+            return new Step(false, share, hold, rules);
         }
 
         public static Step promoteStep() {
-            return new Step(true, 1.0, Duration.ZERO);
+            return new Step(true, 1.0, Duration.ZERO, List.of());
         }
 
-        /** For people: "share 25 %, hold 1 h" or "promote". */
+        /** For people: "share 25 %, hold 1 h", "share 0 %, rules header:tenant=beta, hold 1h" or "promote". */
         public String describe() {
-            return promote ? "promote" : "share " + Text.percent(share) + ", hold " + Durations.compact(hold);
+            return promote ? "promote" : "share " + Text.percent(share) + (rules.isEmpty() ? "" : ", rules " + Rule.describeAll(rules))
+                    + ", hold " + Durations.compact(hold);
         }
     }
 
@@ -127,11 +141,14 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
 
     /** The plan for people: a table of steps, then the gates and what happens when one fails. */
     public List<String> describe() {
-        Table t = new Table("STEP", "ACTION", "SHARE", "HOLD");
+        Table t = new Table("STEP", "ACTION", "SHARE", "RULES", "HOLD");
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
-            String action = s.promote() ? "promote" : i == 0 ? "start migration" : "update share";
-            t.row(i + 1, action, s.promote() ? "-" : Text.percent(s.share()), s.promote() ? "-" : Durations.compact(s.hold()));
+            boolean newRules = i > 0 && !s.promote() && !s.rules().equals(steps.get(i - 1).rules());
+            String action = s.promote() ? "promote" : i == 0 ? "start migration"
+                    : newRules && s.share() == steps.get(i - 1).share() ? "update rules" : newRules ? "update share and rules" : "update share";
+            t.row(i + 1, action, s.promote() ? "-" : Text.percent(s.share()), s.promote() ? "-" : Rule.describeAll(s.rules()),
+                    s.promote() ? "-" : Durations.compact(s.hold()));
         }
         List<String> out = new ArrayList<>(t.toString().lines().toList());
         out.add("");
@@ -162,26 +179,31 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
             throw new Context.ContextException(ctx.file() + ": missing key '" + KEY + "' (the progressive plan: steps with share and "
                     + "hold, optionally ending with promote; gates; on_failure)");
         }
-        return parse(ctx.file(), node, env);
+        return new Reader(ctx.file(), env, ctx.rules(), ctx.routing()).plan(node);
     }
 
-    /** Parses the value of the {@code rollout} key of {@code file}. */
+    /** Parses the value of the {@code rollout} key of {@code file} (a context without rules and with random routing). */
     public static RolloutPlan parse(Path file, JsonNode node, Function<String, String> env) {
-        return new Reader(file, env).plan(node);
+        return new Reader(file, env, List.of(), Routing.RANDOM).plan(node);
     }
 
     /** Walks the YAML of the plan; every error names the file, the key and what is expected. */
     private static final class Reader {
-        private static final String STEP_EXPECTED = "a mapping with share and hold (e.g. {share: 0.25, hold: 1h}) or the word promote";
+        private static final String STEP_EXPECTED = "a mapping with share, rules and hold (e.g. {share: 0.25, hold: 1h}) or the word promote";
         private static final String SHARE_EXPECTED = "a share from 0 to 1 such as 0.25, .25 or 25%";
         private static final String HOLD_EXPECTED = "a duration such as 30s, 5m or 1h30m";
 
         private final Path file;
         private final Function<String, String> env;
+        private final List<Rule> contextRules;
+        private final Routing routing;
 
-        Reader(Path file, Function<String, String> env) {
+        /** @param contextRules the rules the migration starts with when the first step sets none (the context file's) */
+        Reader(Path file, Function<String, String> env, List<Rule> contextRules, Routing routing) {
             this.file = file;
             this.env = env;
+            this.contextRules = contextRules;
+            this.routing = routing;
         }
 
         RolloutPlan plan(JsonNode node) {
@@ -219,14 +241,22 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
                 if (!n.isObject()) {
                     throw bad(at, which, STEP_EXPECTED, describe(n));
                 }
-                Map<String, JsonNode> sm = object(n, at, Set.of("share", "hold"));
-                double share = share(sm.get("share"), at + ".share", which);
+                Map<String, JsonNode> sm = object(n, at, Set.of("share", "rules", "hold"));
+                Step before = steps.isEmpty() ? null : steps.get(steps.size() - 1);
+                boolean hasShare = sm.get("share") != null && !sm.get("share").isNull();
+                boolean hasRules = sm.containsKey("rules");
+                if (!hasShare && !hasRules) {
+                    throw new Context.ContextException(file + ": missing key '" + at + ".share'" + which + " (" + SHARE_EXPECTED
+                            + "; or rules, for a step that only changes the rules)");
+                }
+                double share = hasShare ? share(sm.get("share"), at + ".share", which) : before == null ? 0.0 : before.share();
+                List<Rule> rules = hasRules ? rules(sm.get("rules"), at + ".rules", which) : before == null ? contextRules : before.rules();
                 Duration hold = hold(sm.get("hold"), at + ".hold", which);
-                if (!steps.isEmpty() && share < steps.get(steps.size() - 1).share()) {
-                    throw bad(at + ".share", which, "a share not below the step before (" + Text.percent(steps.get(steps.size() - 1).share())
+                if (before != null && share < before.share()) {
+                    throw bad(at + ".share", which, "a share not below the step before (" + Text.percent(before.share())
                             + "): shares never decrease", describe(sm.get("share")));
                 }
-                steps.add(Step.share(share, hold));
+                steps.add(Step.share(share, hold, rules));
             }
             return steps;
         }
@@ -242,6 +272,29 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
                 return Share.parse(n.asText());
             } catch (UserException e) {
                 throw bad(key, which, SHARE_EXPECTED, describe(n));
+            }
+        }
+
+        List<Rule> rules(JsonNode n, String key, String which) {
+            String expected = "a list of rules, each " + Rule.EXPECTED + " (e.g. [\"header:tenant=beta\"]; [] removes them)";
+            if (n == null || n.isNull() || !n.isArray()) {
+                throw bad(key, which, expected, n == null || n.isNull() ? "nothing" : describe(n));
+            }
+            List<String> texts = new ArrayList<>();
+            for (int i = 0; i < n.size(); i++) {
+                if (!n.get(i).isTextual()) {
+                    throw bad(key + "[" + i + "]", which, "a rule, " + Rule.EXPECTED, describe(n.get(i)));
+                }
+                texts.add(n.get(i).asText());
+            }
+            if (!texts.isEmpty() && routing == Routing.PARTITIONS) {
+                throw new Context.ContextException(file + ": key '" + key + "'" + which + ": rules and routing partitions exclude each"
+                        + " other (a rule would split a partition's records between the two versions)");
+            }
+            try {
+                return Rule.parseAll(texts);
+            } catch (UserException e) {
+                throw new Context.ContextException(file + ": key '" + key + "'" + which + ": " + e.getMessage());
             }
         }
 

@@ -38,7 +38,8 @@ import canary.platform.Terraform;
 /**
  * The dummy service: one version of the service being released. It consumes a topic with its own
  * group ({@code read_committed}, no auto-commit), "processes" each record by appending
- * {@code topic<TAB>partition<TAB>offset<TAB>id} to an output file, flushes, and only then commits
+ * {@code topic<TAB>partition<TAB>offset<TAB>id<TAB>epoch-millis} to an output file (the last field: when it was
+ * processed, so that tests can tell which version processed a partition when), flushes, and only then commits
  * the batch. On stop (or SIGTERM) it finishes the batch in hand, commits it and leaves the group, so
  * a graceful stop never makes the next run process a record twice.
  */
@@ -56,6 +57,7 @@ public final class DummyService {
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile boolean stopping;
     private volatile long processed;
+    private Duration slowness = Duration.ZERO;
 
     public DummyService(Properties clientProps, String group, String topic, Path outputFile) {
         Properties p = new Properties();
@@ -76,8 +78,20 @@ public final class DummyService {
         this.outputFile = outputFile;
     }
 
-    /** One line of a service's output file: a record it processed. */
-    public record Processed(String topic, int partition, long offset, String id) {
+    /**
+     * A slow version: after each batch it waits this long before committing and polling again, as a service busy with real work
+     * would (tests use it to give a version a backlog when records change version).
+     */
+    public DummyService slow(Duration perBatch) {
+        this.slowness = perBatch;
+        return this;
+    }
+
+    /** One line of a service's output file: a record it processed, and when (epoch milliseconds; -1 in files without the time). */
+    public record Processed(String topic, int partition, long offset, String id, long at) {
+        public Processed(String topic, int partition, long offset, String id) {
+            this(topic, partition, offset, id, -1);
+        }
     }
 
     /** Records processed by this instance so far. */
@@ -119,12 +133,20 @@ public final class DummyService {
                     continue;
                 }
                 Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+                long at = System.currentTimeMillis();
                 for (ConsumerRecord<byte[], byte[]> r : batch) {
-                    out.write(r.topic() + '\t' + r.partition() + '\t' + r.offset() + '\t' + idOf(r.value()) + '\n');
+                    out.write(r.topic() + '\t' + r.partition() + '\t' + r.offset() + '\t' + idOf(r.value()) + '\t' + at + '\n');
                     next.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
                 }
                 out.flush();
                 processed += batch.count();
+                if (!slowness.isZero() && !stopping) {
+                    try {
+                        Thread.sleep(slowness.toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 commit(c, next);
             }
             // Leaving the try closes the consumer, which leaves the group; the writer is flushed.
@@ -208,12 +230,12 @@ public final class DummyService {
             String line = text.substring(from, nl);
             String[] f = line.split("\t", -1);
             try {
-                if (f.length != 4) {
-                    throw new NumberFormatException("expected 4 tab-separated fields");
+                if (f.length != 4 && f.length != 5) {
+                    throw new NumberFormatException("expected 4 or 5 tab-separated fields");
                 }
-                out.add(new Processed(f[0], Integer.parseInt(f[1]), Long.parseLong(f[2]), f[3]));
+                out.add(new Processed(f[0], Integer.parseInt(f[1]), Long.parseLong(f[2]), f[3], f.length == 5 ? Long.parseLong(f[4]) : -1));
             } catch (NumberFormatException e) {
-                throw new IllegalStateException(file + ": line " + lineNo + " is not topic, partition, offset, id: " + line);
+                throw new IllegalStateException(file + ": line " + lineNo + " is not topic, partition, offset, id[, time]: " + line);
             }
         }
         return out;
@@ -225,14 +247,14 @@ public final class DummyService {
     }
 
     /**
-     * The dummy service process: {@code DummyService <context-file> <service> <topic>}; consumes
+     * The dummy service process: {@code DummyService <context-file> <service> <topic> [<pause after each batch>]}; consumes
      * {@code topic} with group {@code service} until SIGTERM, writing
      * {@code <state>/processed/<service>.tsv}.
      */
     public static void main(String[] args) {
         Logs.quiet();
-        if (args.length != 3) {
-            System.err.println("usage: dummy_service <context-file> <service> <topic>");
+        if (args.length != 3 && args.length != 4) {
+            System.err.println("usage: dummy_service <context-file> <service> <topic> [<pause after each batch, e.g. 1s>]");
             System.exit(UserException.BAD_INPUT);
         }
         String service = args[1];
@@ -241,6 +263,13 @@ public final class DummyService {
         try {
             Context ctx = Context.load(Path.of(args[0]), Terraform.contextEnv(Path.of(args[0]), System::getenv));
             s = new DummyService(ctx.kafka().clientProperties(), service, topic, outputFile(ctx.stateDir(), service));
+            if (args.length == 4) {
+                try {
+                    s.slow(Durations.parse(args[3]));
+                } catch (IllegalArgumentException e) {
+                    throw new UserException("dummy_service: the pause after each batch: " + e.getMessage());
+                }
+            }
         } catch (UserException e) {
             System.err.println("dummy_service: " + e.getMessage());
             System.exit(e.exitCode());

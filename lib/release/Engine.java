@@ -15,8 +15,18 @@ public interface Engine extends AutoCloseable {
     /** Which engine this is (router or ksqldb), as the context and the state name it. */
     EngineKind kind();
 
-    /** Checks what the engine needs before anything is changed (for example the server's guarantee). */
-    void preflight(boolean allowAtLeastOnce);
+    /**
+     * Checks what the engine needs before anything is changed (for example the server's guarantee, and the server version the
+     * {@code planned} routing needs: its rules and partitions).
+     */
+    void preflight(MigrationState planned, boolean allowAtLeastOnce);
+
+    /**
+     * Refuses with one line, before anything changed, a routing ({@code next}: share, rules, partitions) that this engine cannot
+     * apply to the migration {@code current} runs.
+     */
+    default void checkRouting(MigrationState current, MigrationState next) {
+    }
 
     /**
      * Creates what routing needs so that it starts exactly at {@code startOffsets} (a committed
@@ -36,8 +46,8 @@ public interface Engine extends AutoCloseable {
      */
     void pause(MigrationState state, Duration timeout);
 
-    /** Applies a new share to routing (the state already holds it). */
-    void applyShare(MigrationState state, double share);
+    /** Applies a new routing to the engine: {@code next} holds its share, rules and partitions (it is not written yet). */
+    void applyRouting(MigrationState next);
 
     /** The position routing has reached on the original topic, per partition (routing paused). */
     Map<Integer, Long> position(MigrationState state);

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -17,6 +18,8 @@ import canary.common.UserException;
 import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Role;
+import canary.context.Routing;
+import canary.context.Rule;
 import canary.release.MigrationState.Handover;
 import canary.release.MigrationState.Phase;
 import canary.release.MigrationState.StepInProgress;
@@ -102,8 +105,16 @@ public final class Lifecycle {
 
     // ------------------------------------------------------------------ migration
 
-    /** Starts routing: stops legacy, captures its offsets, creates routing, starts both versions. */
+    /** Starts routing at {@code share} with the context's rules: stops legacy, captures its offsets, creates routing, starts both versions. */
     public int migrate(double share, MissingOffsets missing, boolean allowAtLeastOnce, boolean dryRun) {
+        return migrate(RouteRequest.share(share), missing, allowAtLeastOnce, dryRun);
+    }
+
+    /**
+     * Starts routing as {@code request} says (a share or, with routing partitions, a list of partitions; the rules, or the
+     * context file's when it gives none): stops legacy, captures its offsets, creates routing, starts both versions.
+     */
+    public int migrate(RouteRequest request, MissingOffsets missing, boolean allowAtLeastOnce, boolean dryRun) {
         Optional<MigrationState> current = store.read();
         if (current.isPresent()) {
             MigrationState s = current.get();
@@ -123,12 +134,19 @@ public final class Lifecycle {
             checkReleasesOfTopic(current);
         }
         int partitions = cluster.partitions(ctx.topic());
-        engine.preflight(allowAtLeastOnce);
+        Map<Integer, Long> unknown = new TreeMap<>();
+        for (int p = 0; p < partitions; p++) {
+            unknown.put(p, 0L);
+        }
+        // The routing the migration starts with, checked before anything changes (start offsets are not known yet).
+        MigrationState planned = target(MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), 0.0, unknown), request, true);
+        double share = planned.share();
+        engine.preflight(planned, allowAtLeastOnce);
         Map<Integer, Long> before = startOffsets(partitions, missing);
         if (dryRun) {
             out.println("dry run: would stop the legacy version (group " + ctx.legacy().group() + "), route " + ctx.topic()
-                    + " from the legacy group's committed offsets (" + engine.kind().word() + " engine, " + ctx.routing().word() + ", share "
-                    + Text.percent(share) + ") to " + ctx.legacyTopic() + " and " + ctx.newTopic() + " (" + partitions
+                    + " from the legacy group's committed offsets (" + engine.kind().word() + " engine, " + ctx.routing().word() + ", " + describeRoute(planned)
+                    + ") to " + ctx.legacyTopic() + " and " + ctx.newTopic() + " (" + partitions
                     + " partitions each), and start both versions on them");
             out.println("start offsets (as committed now; read again once legacy has stopped):");
             offsetsTable("START OFFSET", before).print(out);
@@ -142,13 +160,14 @@ public final class Lifecycle {
             state = store.write(current.get().version(), current.get().withStep(step(StepKind.MIGRATION)), "migration resumed");
         } else {
             out.println("migration of " + ctx.topic() + " for context '" + ctx.name() + "': " + engine.kind().word() + " engine, "
-                    + ctx.routing().word() + " routing, share " + Text.percent(share) + " to the new version");
+                    + ctx.routing().word() + " routing, " + describeRoute(planned) + " to the new version");
             store.ensureExists();
             versions.stop(Role.LEGACY, ctx.topic(), timeout);
             Steps.reached("migration.legacy-stopped");
             Map<Integer, Long> start = startOffsets(partitions, missing);
-            MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start).withStep(step(StepKind.MIGRATION));
-            state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at share " + Text.percent(share));
+            MigrationState first = MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), share, start)
+                    .withRoute(share, planned.rules(), planned.newPartitions()).withStep(step(StepKind.MIGRATION));
+            state = store.write(current.map(MigrationState::version).orElse(-1L), first, "migration started at " + describeRoute(first));
             Steps.reached("migration.state-written");
         }
         try {
@@ -196,7 +215,7 @@ public final class Lifecycle {
         state = store.write(state.version(), state.withStep(null), "migration done");
         out.println("routing " + ctx.topic() + " from these start offsets (records at offset >= start are routed):");
         offsetsTable("START OFFSET", state.startOffsets()).print(out);
-        out.println("migration done: share " + Text.percent(state.share()) + " to the new version (" + ctx.newVersion().group()
+        out.println("migration done: " + describeRoute(state) + " to the new version (" + ctx.newVersion().group()
                 + " on " + ctx.newTopic() + "), the rest to legacy (" + ctx.legacy().group() + " on " + ctx.legacyTopic() + ")");
         return 0;
     }
@@ -321,40 +340,135 @@ public final class Lifecycle {
 
     // ------------------------------------------------------------------ share
 
+    /** Changes the share and keeps the rules and the partitions list. */
     public int updateShare(double share, boolean drainFlag, boolean dryRun) {
-        MigrationState s = requireRouting("update the share");
+        return updateRouting(RouteRequest.share(share), drainFlag, dryRun);
+    }
+
+    /**
+     * Changes the routing of a running release: the share (or, with routing partitions, the new version's partitions) and the
+     * match rules. Drains first (stop routing, wait until both versions processed everything, resume) with {@code drainFlag},
+     * when the rules change, and when the share moves keys (key-hash) or partitions (partitions) from one version to the other:
+     * what keeps its order on one version must not be processed by the other before the first has finished with it.
+     */
+    public int updateRouting(RouteRequest request, boolean drainFlag, boolean dryRun) {
+        MigrationState s = requireRouting("update the routing");
         takeOver(s);
-        boolean drain = drainFlag || s.routing().drainsOnShareChange();
+        MigrationState next = target(s, request, false);
+        boolean rulesChanged = !next.rules().equals(s.rules());
+        boolean moves = s.routing() == Routing.PARTITIONS ? !Objects.equals(next.newPartitions(), s.newPartitions())
+                : s.routing().drainsOnShareChange() && next.share() != s.share();
+        boolean changed = rulesChanged || next.share() != s.share() || !Objects.equals(next.newPartitions(), s.newPartitions());
+        boolean drain = drainFlag || rulesChanged || moves;
         boolean stopped = !s.routerRunning();
-        if (s.share() == share && !stopped) {
-            out.println("the share is already " + Text.percent(share) + ": nothing to do");
+        if (!changed && !stopped) {
+            out.println("the routing is already " + describeRoute(s) + ": nothing to do");
             return 0;
         }
+        if (changed) {
+            engine.checkRouting(s, next);
+        }
+        List<String> changes = changes(s, next);
         if (dryRun) {
-            out.println(s.share() == share ? "dry run: the share is already " + Text.percent(share) + "; would resume routing, which is stopped"
-                    : "dry run: would change the share from " + Text.percent(s.share()) + " to " + Text.percent(share)
+            out.println(!changed ? "dry run: the routing is already " + describeRoute(s) + "; would resume routing, which is stopped"
+                    : "dry run: would change the " + String.join("; the ", changes)
                     + (drain ? ", draining first (stop routing, wait until both versions have processed everything, resume)" : ""));
             return 0;
         }
-        if (s.share() == share) {
+        if (!changed) {
             String by = s.step() == null ? "" : " by the interrupted " + s.step().kind().script();
-            s = store.write(s.version(), s.withRouterRunning(true).withStep(null), "routing resumed at share " + Text.percent(share)
+            s = store.write(s.version(), s.withRouterRunning(true).withStep(null), "routing resumed at " + describeRoute(s)
                     + " (it was stopped" + by + ")");
             engine.resume(s, timeout);
-            out.println("routing resumed at share " + Text.percent(share) + " (it was stopped" + by + ")");
+            out.println("routing resumed at " + describeRoute(s) + " (it was stopped" + by + ")");
             return 0;
         }
         if (drain) {
-            s = pauseAndDrain(s, StepKind.UPDATE_RATE, "drain before a share change");
+            s = pauseAndDrain(s, StepKind.UPDATE_RATE, "drain before a routing change");
             Steps.reached("update-rate.drained");
         }
-        engine.applyShare(s, share);
-        double before = s.share();
-        s = store.write(s.version(), s.withShare(share).withRouterRunning(true).withStep(null),
-                "share " + Text.percent(before) + " -> " + Text.percent(share) + (drain ? " (drained)" : ""));
+        MigrationState before = s;
+        next = s.withRoute(next.share(), next.rules(), next.newPartitions());
+        engine.applyRouting(next);
+        s = store.write(s.version(), next.withRouterRunning(true).withStep(null), String.join("; ", changes) + (drain ? " (drained)" : ""));
         engine.resume(s, timeout);
-        out.println("share: " + Text.percent(before) + " -> " + Text.percent(share) + " to the new version");
+        for (String c : changes) {
+            String label = c.startsWith("partitions of the new version") ? "partitions of the new version" : c.substring(0, c.indexOf(' '));
+            out.println(label + ": " + c.substring(label.length() + 1) + (label.equals("share") ? " to the new version" : ""));
+        }
+        List<Integer> now = s.newPartitions();
+        if (before.newPartitions() != null) {
+            List<Integer> back = before.newPartitions().stream().filter(p -> !now.contains(p)).toList();
+            if (!back.isEmpty()) {
+                out.println("partition(s) " + join(back) + " went back to the legacy version, which processes them from where the new"
+                        + " version stopped (its state for them is as old as when they left it)");
+            }
+        }
         return 0;
+    }
+
+    /** What changes from {@code s} to {@code next}, one entry each, for people and the history: "share 10 % -> 50 %". */
+    private List<String> changes(MigrationState s, MigrationState next) {
+        List<String> out = new java.util.ArrayList<>();
+        if (next.share() != s.share()) {
+            out.add("share " + Text.percent(s.share()) + " -> " + Text.percent(next.share()));
+        }
+        if (!Objects.equals(next.newPartitions(), s.newPartitions())) {
+            out.add("partitions of the new version " + join(s.newPartitions()) + " -> " + join(next.newPartitions()) + " (of "
+                    + s.startOffsets().size() + ")");
+        }
+        if (!next.rules().equals(s.rules())) {
+            out.add("rules " + Rule.describeAll(s.rules()) + " -> " + Rule.describeAll(next.rules()));
+        }
+        return out;
+    }
+
+    /**
+     * The routing {@code request} asks of {@code s}: its share and rules (null parts keep those of {@code s}; at migration null
+     * rules are the context file's) and, with routing partitions, the new version's partitions (the first ceil(share x partitions),
+     * or the list given). Refuses what cannot be, with one line and nothing changed.
+     */
+    private MigrationState target(MigrationState s, RouteRequest request, boolean migration) {
+        Routing routing = s.routing();
+        int partitions = s.startOffsets().size();
+        if (request.share() != null && request.partitions() != null) {
+            throw new UserException("give either a share or --partitions, not both");
+        }
+        if (request.partitions() != null && routing != Routing.PARTITIONS) {
+            throw new UserException("--partitions needs 'routing: partitions' in the context; context '" + ctx.name() + "' routes "
+                    + routing.word());
+        }
+        List<Rule> rules = request.rules() != null ? request.rules() : migration ? ctx.rules() : s.rules();
+        Rule.requireConsistent(rules);
+        if (!rules.isEmpty() && routing == Routing.PARTITIONS) {
+            throw new UserException("rules and routing partitions exclude each other: a rule would split a partition's records between"
+                    + " the two versions");
+        }
+        double share = request.share() != null ? request.share() : s.share();
+        List<Integer> newPartitions = null;
+        if (routing == Routing.PARTITIONS) {
+            if (request.partitions() != null) {
+                Routing.requireWithin(request.partitions(), partitions, ctx.topic());
+                newPartitions = request.partitions();
+                share = (double) newPartitions.size() / partitions;
+            } else if (request.share() != null || migration) {
+                newPartitions = Routing.firstPartitions(share, partitions);
+            } else {
+                newPartitions = s.newPartitions();
+            }
+        }
+        return s.withRoute(share, rules, newPartitions);
+    }
+
+    /** The routing of a state for people: "share 10 %", "share 33.33 % (partition(s) 0, 1 of 6)", with its rules. */
+    public static String describeRoute(MigrationState s) {
+        String partitions = s.newPartitions() == null ? "" : " (" + (s.newPartitions().isEmpty() ? "no partition"
+                : "partition(s) " + join(s.newPartitions())) + " of " + s.startOffsets().size() + ")";
+        return "share " + Text.percent(s.share()) + partitions + (s.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(s.rules()));
+    }
+
+    private static String join(List<Integer> partitions) {
+        return partitions == null ? "-" : partitions.isEmpty() ? "none" : String.join(", ", partitions.stream().map(String::valueOf).toList());
     }
 
     /** Clears the run flag (recording the step that did), waits until routing stopped and both versions processed everything. */

@@ -12,7 +12,9 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import canary.common.Words;
 import canary.context.Context.EngineKind;
 import canary.context.Role;
+import canary.context.Route;
 import canary.context.Routing;
+import canary.context.Rule;
 
 /**
  * The state of one migration, kept as a JSON record (snake_case, see the README) keyed by the
@@ -22,7 +24,10 @@ import canary.context.Routing;
  * is a log for people: nothing reads it back to decide. Immutable: every write makes a new value
  * with {@link #version} + 1.
  *
- * @param shareSet the change that set the current share; null on a value about to be written (the
+ * @param rules    the match rules, decided before the share (empty: none); a state written before rules existed reads as none
+ * @param newPartitions with routing {@code partitions}: the partitions of the original topic routed to the new version (null
+ *                 with the other routings)
+ * @param shareSet the change that set the current routing (share, rules, partitions); null on a value about to be written (the
  *                 write fills it with its own change)
  * @param rollout  where a rollout plan stands (null when no rollout.java run advanced the release)
  * @param lastGate the last evaluation of the rollout gates (null before the first)
@@ -36,6 +41,8 @@ public record MigrationState(
         EngineKind engine,
         Routing routing,
         double share,
+        List<Rule> rules,
+        List<Integer> newPartitions,
         Change shareSet,
         boolean routerRunning,
         Map<Integer, Long> startOffsets,
@@ -46,6 +53,11 @@ public record MigrationState(
         GateResult lastGate,
         StepInProgress step,
         List<Change> history) {
+
+    public MigrationState {
+        rules = rules == null ? List.of() : List.copyOf(rules);
+        newPartitions = newPartitions == null ? null : List.copyOf(newPartitions);
+    }
 
     public enum Phase {
         /** migration.java is setting things up. */
@@ -154,54 +166,66 @@ public record MigrationState(
 
     public static MigrationState start(String context, EngineKind engine, Routing routing, double share,
                                        Map<Integer, Long> startOffsets) {
-        return new MigrationState(0, context, Phase.MIGRATING, engine, routing, share, null, false,
+        List<Integer> partitions = routing == Routing.PARTITIONS ? Routing.firstPartitions(share, startOffsets.size()) : null;
+        return new MigrationState(0, context, Phase.MIGRATING, engine, routing, share, List.of(), partitions, null, false,
                 new TreeMap<>(startOffsets), null, Map.of(), null, null, null, null, List.of());
     }
 
     public MigrationState withPhase(Phase p) {
-        return new MigrationState(version, context, p, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, p, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     /** A new share; the write records who set it. */
     public MigrationState withShare(double s) {
-        return new MigrationState(version, context, phase, engine, routing, s, null, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, s, rules, newPartitions, null, routerRunning, startOffsets, handover,
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
+    /** A new routing: share, rules and (routing partitions) the new version's partitions; the write records who set it. */
+    public MigrationState withRoute(double s, List<Rule> r, List<Integer> partitions) {
+        return new MigrationState(version, context, phase, engine, routing, s, r, partitions, null, routerRunning, startOffsets, handover,
+                queryIds, lastCheck, rollout, lastGate, step, history);
+    }
+
+    /** How the routing decides each record now. */
+    public Route route() {
+        return new Route(routing, share, newPartitions, rules);
+    }
+
     public MigrationState withRouterRunning(boolean running) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, running, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, running, startOffsets, handover,
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withHandover(Handover h) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, h,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, h,
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withQueryIds(Map<String, String> ids) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 Map.copyOf(ids), lastCheck, rollout, lastGate, step, history);
     }
 
     public MigrationState withLastCheck(Check c) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 queryIds, c, rollout, lastGate, step, history);
     }
 
     public MigrationState withRollout(RolloutStep r) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 queryIds, lastCheck, r, lastGate, step, history);
     }
 
     /** The step in progress (null: none). */
     public MigrationState withStep(StepInProgress st) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 queryIds, lastCheck, rollout, lastGate, st, history);
     }
 
     public MigrationState withLastGate(GateResult g) {
-        return new MigrationState(version, context, phase, engine, routing, share, shareSet, routerRunning, startOffsets, handover,
+        return new MigrationState(version, context, phase, engine, routing, share, rules, newPartitions, shareSet, routerRunning, startOffsets, handover,
                 queryIds, lastCheck, rollout, g, step, history);
     }
 
@@ -212,7 +236,7 @@ public record MigrationState(
     public MigrationState next(long expectedVersion, Change change) {
         List<Change> h = new ArrayList<>(history == null ? List.of() : history);
         h.add(change);
-        return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, shareSet == null ? change : shareSet,
+        return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, rules, newPartitions, shareSet == null ? change : shareSet,
                 routerRunning, startOffsets, handover, queryIds, lastCheck, rollout, lastGate, step, List.copyOf(h));
     }
 

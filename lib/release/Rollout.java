@@ -17,6 +17,7 @@ import canary.context.Context;
 import canary.context.Role;
 import canary.context.RolloutPlan;
 import canary.context.RolloutPlan.Step;
+import canary.context.Rule;
 import canary.release.MigrationState.Phase;
 
 /**
@@ -132,11 +133,11 @@ public final class Rollout {
         String what = "step 1 of " + plan.size() + " (" + first.describe() + ")";
         if (dryRun) {
             line("dry run: no migration yet: would start it at " + what);
-            lifecycle.migrate(first.share(), Lifecycle.MissingOffsets.FAIL, false, true);
+            lifecycle.migrate(RouteRequest.of(first.share(), first.rules()), Lifecycle.MissingOffsets.FAIL, false, true);
             return OK;
         }
         line("no migration yet: starting it at " + what);
-        lifecycle.migrate(first.share(), Lifecycle.MissingOffsets.FAIL, false, false);
+        lifecycle.migrate(RouteRequest.of(first.share(), first.rules()), Lifecycle.MissingOffsets.FAIL, false, false);
         MigrationState st = store.read().orElseThrow();
         store.write(st.version(), st.withRollout(new MigrationState.RolloutStep(0, plan.size(), clock.instant())),
                 stepLine(0, "migration started"));
@@ -145,7 +146,7 @@ public final class Rollout {
 
     private int advance(MigrationState st, boolean dryRun) {
         Position pos = locate(plan, st);
-        String at = where(pos, st.share());
+        String at = where(pos, st);
         int next = pos.step() + 1;
         if (next >= plan.size()) {
             line("plan complete at " + at + ": the plan ends without promote; promote with rollout.java --promote-now or promote.java");
@@ -177,15 +178,15 @@ public final class Rollout {
             return gateFailed(st, pos, at, gates, dryRun);
         }
         Step n = plan.step(next);
-        String why = "after " + Durations.compact(elapsed) + " at " + Text.percent(st.share()) + "; gates passed: "
+        String why = "after " + Durations.compact(elapsed) + " at " + routing(st.share(), st.rules()) + "; gates passed: "
                 + String.join(", ", gates.passed());
         if (dryRun) {
             line("dry run: would " + (n.promote() ? "promote (step " + (next + 1) + " of " + plan.size() + ")"
-                    : "advance to " + Text.percent(n.share()) + " (step " + (next + 1) + " of " + plan.size() + ")") + " " + why);
+                    : "advance to " + target(n, st) + " (step " + (next + 1) + " of " + plan.size() + ")") + " " + why);
             if (n.promote()) {
                 lifecycle.handOver(Role.NEW, true);
             } else {
-                lifecycle.updateShare(n.share(), false, true);
+                lifecycle.updateRouting(RouteRequest.of(n.share(), n.rules()), false, true);
             }
             return OK;
         }
@@ -194,9 +195,9 @@ public final class Rollout {
             recordStep(next, gates, why);
             lifecycle.handOver(Role.NEW, false);
         } else {
-            line("advancing to " + Text.percent(n.share()) + " (step " + (next + 1) + " of " + plan.size() + ", hold "
+            line("advancing to " + target(n, st) + " (step " + (next + 1) + " of " + plan.size() + ", hold "
                     + Durations.compact(n.hold()) + ") " + why);
-            lifecycle.updateShare(n.share(), false, false);
+            lifecycle.updateRouting(RouteRequest.of(n.share(), n.rules()), false, false);
             recordStep(next, gates, why);
         }
         return OK;
@@ -342,16 +343,16 @@ public final class Rollout {
 
     /**
      * Finds the step a routing release is at, from typed fields only. The rollout's own record
-     * names it if that step's share is the current share and the share was not set after it;
-     * otherwise the first step with the current share, timed from when the share was set; otherwise
-     * (a share set by hand that is not in the plan) the last step below it, or -1 below the first.
+     * names it if that step's share and rules are the current ones and the routing was not set after it;
+     * otherwise the first step with the current share and rules, timed from when the routing was set; otherwise
+     * (a share or rules set by hand that are not in the plan) the last step below the share, or -1 below the first.
      */
     public static Position locate(RolloutPlan plan, MigrationState st) {
         double share = st.share();
         Instant shareAt = st.shareSet() == null ? null : st.shareSet().at();
         MigrationState.RolloutStep r = st.rollout();
         if (r != null && r.steps() == plan.size() && r.step() >= 0 && r.step() < plan.size() && !plan.step(r.step()).promote()
-                && same(plan.step(r.step()).share(), share) && r.since() != null && (shareAt == null || !r.since().isBefore(shareAt))) {
+                && same(plan.step(r.step()), st) && r.since() != null && (shareAt == null || !r.since().isBefore(shareAt))) {
             return new Position(r.step(), r.since(), true);
         }
         int below = -1;
@@ -360,7 +361,7 @@ public final class Rollout {
             if (s.promote()) {
                 continue;
             }
-            if (same(s.share(), share)) {
+            if (same(s, st)) {
                 return new Position(i, shareAt, true);
             }
             if (s.share() < share) {
@@ -370,20 +371,37 @@ public final class Rollout {
         return new Position(below, shareAt, false);
     }
 
-    private String where(Position pos, double share) {
-        String pct = Text.percent(share);
+    private static boolean same(Step s, MigrationState st) {
+        return same(s.share(), st.share()) && s.rules().equals(st.rules());
+    }
+
+    /** The routing for people: "10 %", "0 %, rules header:tenant=beta". */
+    private static String routing(double share, List<Rule> rules) {
+        return Text.percent(share) + (rules.isEmpty() ? "" : ", rules " + Rule.describeAll(rules));
+    }
+
+    /** Where step {@code n} goes from {@code st}: its share, and its rules when they differ ("rules none" when it removes them). */
+    private static String target(Step n, MigrationState st) {
+        return Text.percent(n.share()) + (n.rules().equals(st.rules()) ? "" : ", rules " + Rule.describeAll(n.rules()));
+    }
+
+    private String where(Position pos, MigrationState st) {
+        String pct = routing(st.share(), st.rules());
         if (pos.onPlan()) {
             return pct + " (step " + (pos.step() + 1) + " of " + plan.size() + ")";
         }
         if (pos.step() < 0) {
-            return pct + " (set outside the plan, below step 1 at " + Text.percent(plan.firstShare()) + ")";
+            return pct + " (set outside the plan, below step 1 at " + routing(plan.firstShare(), plan.step(0).rules()) + ")";
         }
-        return pct + " (set outside the plan, above step " + (pos.step() + 1) + " at " + Text.percent(plan.step(pos.step()).share()) + ")";
+        return pct + " (set outside the plan, above step " + (pos.step() + 1) + " at " + routing(plan.step(pos.step()).share(),
+                plan.step(pos.step()).rules()) + ")";
     }
 
     private String nextWhat(int next) {
         Step n = plan.step(next);
-        return (n.promote() ? "promote" : Text.percent(n.share())) + " (step " + (next + 1) + ")";
+        boolean newRules = next > 0 && !n.promote() && !n.rules().equals(plan.step(next - 1).rules());
+        return (n.promote() ? "promote" : Text.percent(n.share()) + (newRules ? ", rules " + Rule.describeAll(n.rules()) : ""))
+                + " (step " + (next + 1) + ")";
     }
 
     private String stepLine(int step, String why) {

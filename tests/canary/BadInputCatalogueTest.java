@@ -105,8 +105,8 @@ class BadInputCatalogueTest {
                         "key 'topic': expected a valid Kafka topic name"),
 
                 // the command line
-                new Case("update_rate without a share", before, UpdateRateCommand::new,
-                        t -> List.of(t.ctx()), 2, "Missing required parameter: 'SHARE'"),
+                new Case("update_rate without anything to change", before, UpdateRateCommand::new,
+                        t -> List.of(t.ctx()), 2, "nothing to change: give a share (0.5, 50%), --partitions, --rule or --no-rules"),
                 new Case("a script without the context file", before, StatusCommand::new,
                         t -> List.of(), 2, "Missing required parameter: 'CONTEXT'"),
                 new Case("an option the script does not have", before, StatusCommand::new,

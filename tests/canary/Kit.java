@@ -58,14 +58,22 @@ final class Kit implements AutoCloseable {
     final int release;
 
     Kit(Path dir, int partitions, String extraYaml) {
-        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml);
+        this(dir, partitions, extraYaml, null);
+    }
+
+    /**
+     * @param legacyPause how long the legacy version pauses after each batch it processed (a busy service with a backlog when
+     *                    records change version), or null for none
+     */
+    Kit(Path dir, int partitions, String extraYaml, String legacyPause) {
+        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyPause);
         try (KafkaCluster c = cluster()) {
             c.createTopic(topic, partitions, Map.of());
         }
     }
 
     /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
-    private Kit(Path dir, int partitions, String topic, int release, String extraYaml) {
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyPause) {
         this.dir = dir;
         this.partitions = partitions;
         this.topic = topic;
@@ -74,13 +82,15 @@ final class Kit implements AutoCloseable {
         this.newGroup = topic + "-v" + (release + 1);
         this.contextFile = dir.resolve(release == 1 ? "context.yaml" : "context-" + release + ".yaml");
         String service = javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
+        String legacyService = legacyPause == null ? service
+                : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}", legacyPause);
         String yaml = "name: " + topic + (release == 1 ? "" : "-" + release) + "\n"
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
                 + "platform: existing\n"
                 + "state_dir: state\n"
                 + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
-                + "legacy:\n  group: " + legacyGroup + "\n  run: " + service + "\n"
+                + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n"
                 + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
                 + extraYaml;
         try {
@@ -96,7 +106,7 @@ final class Kit implements AutoCloseable {
      * and whose new version is a further group.
      */
     Kit next() {
-        return new Kit(dir, partitions, topic, release + 1, "");
+        return new Kit(dir, partitions, topic, release + 1, "", null);
     }
 
     static String javaCommandYaml(String mainClass, String... args) {

@@ -40,6 +40,7 @@ import canary.cli.Cli;
 import canary.common.UserException;
 import canary.context.Context;
 import canary.context.Routing;
+import canary.context.Rule;
 import canary.engine.ksqldb.KsqlClient;
 import canary.engine.ksqldb.KsqlEngine;
 import canary.engine.ksqldb.KsqlException;
@@ -98,7 +99,7 @@ class KsqlEngineTest {
     static Context context(Path dir, String topic, String endpoint, String extraYaml) {
         String yaml = "name: " + topic + "\n"
                 + "topic: " + topic + "\n"
-                + "key_type: STRING\nkey_format: KAFKA\n"
+                + (extraYaml.contains("key_type:") ? "" : "key_type: STRING\n") + "key_format: KAFKA\n"
                 + (extraYaml.contains("value_format:") ? "" : "value_format: JSON_SR\n")
                 + "engine: ksqldb\nplatform: existing\nstate_dir: state\n"
                 + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
@@ -162,6 +163,11 @@ class KsqlEngineTest {
     static MigrationState routing(Context ctx, Map<Integer, Long> start, double share, String routing) {
         return MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.parse(routing), share, start)
                 .withQueryIds(ids(KsqlStatements.Names.of(ctx.topic())));
+    }
+
+    /** The routing a migration plans, as the lifecycle hands it to preflight. */
+    static MigrationState planned(Context ctx) {
+        return MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, ctx.routing(), 0.1, Map.of(0, 0L, 1, 0L, 2, 0L));
     }
 
     static String info(String version) {
@@ -319,7 +325,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.ksql(KsqlFixtures.commandStatus(REPLACED, 40));
 
-            engine(ctx).applyShare(routing(ctx, start, 0.1, "random"), 0.5);
+            engine(ctx).applyRouting(routing(ctx, start, 0.5, "random"));
 
             assertEquals(List.of(REPLACED), statements());
             assertEquals("earliest", server.last().json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText());
@@ -331,12 +337,61 @@ class KsqlEngineTest {
             Context ctx = context("orders", "routing: key-hash\n");
             server.ksql(KsqlFixtures.commandStatus("replace", 41));
 
-            engine(ctx).applyShare(routing(ctx, start, 0.1, "key-hash"), 0.25);
+            engine(ctx).applyRouting(routing(ctx, start, 0.25, "key-hash"));
 
             String sql = statements().get(0);
             assertTrue(sql.contains("AS SELECT *, CASE WHEN CANARY_KEY IS NULL THEN RANDOM() < 0.25 ELSE "
                     + KsqlStatements.bucket("CANARY_KEY") + " < 2500 END AS FOR_NEW"), sql);
             assertTrue(sql.contains(CRITERIA), sql);
+        }
+
+        @Test
+        void with_rules_the_source_stream_declares_a_header_column_and_the_rating_query_decides_by_the_rules_first() {
+            Context ctx = context("orders", "");
+            String source = "CREATE STREAM ORDERS_CANARY_SOURCE (CANARY_KEY STRING KEY, CANARY_HEADER_1 BYTES HEADER('tenant')) "
+                    + "WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');";
+            String rated = "CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) AS SELECT *, "
+                    + "CASE WHEN (SUBSTRING(CANARY_KEY, 1, 4) = 'vip-') THEN false "
+                    + "WHEN (FROM_BYTES(CANARY_HEADER_1, 'utf8') IN ('beta', 'o''brien')) THEN true ELSE RANDOM() < 0 END AS FOR_NEW "
+                    + "FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;";
+            server.ksql(KsqlFixtures.streams())
+                    .ksql(KsqlFixtures.commandStatus(source, 20))
+                    .ksql(KsqlFixtures.commandStatus(rated, "stream/ORDERS_RATED/create", 21, ratingId(n)))
+                    .ksql(KsqlFixtures.commandStatus(LEGACY, "stream/ORDERS_LEGACY/create", 22, legacyId(n)))
+                    .ksql(KsqlFixtures.commandStatus(NEW, "stream/ORDERS_NEW/create", 23, newId(n)))
+                    .ksql(queries(n, "RUNNING", "RUNNING"));
+            MigrationState s = MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.0, start)
+                    .withRoute(0.0, Rule.parseAll(List.of("header:tenant=beta,o'brien", "legacy:key-prefix:vip-")), null);
+
+            Map<String, String> ids = engine(ctx).create(s, start, Duration.ofSeconds(10));
+
+            assertEquals(List.of("SHOW STREAMS;", source, rated, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+            assertEquals("CANARY_HEADER_1", ids.get("header.tenant"), "the state keeps which column holds which header");
+
+            // At runtime: a share and the same header with another value replace the rating query; its header column stays.
+            server.ksql(KsqlFixtures.commandStatus("replace", 24));
+            MigrationState routing = s.withQueryIds(ids).withRoute(0.25, Rule.parseAll(List.of("header:tenant=gamma")), null);
+            engine(ctx).checkRouting(s.withQueryIds(ids), routing);
+            engine(ctx).applyRouting(routing);
+            assertEquals("CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) AS SELECT *, "
+                    + "CASE WHEN (FROM_BYTES(CANARY_HEADER_1, 'utf8') IN ('gamma')) THEN true ELSE RANDOM() < 0.25 END AS FOR_NEW "
+                    + "FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;", statements().get(6));
+        }
+
+        @Test
+        void routing_partitions_becomes_a_rowpartition_condition_and_raising_the_share_adds_partitions() {
+            Context ctx = context("orders", "routing: partitions\n");
+            server.ksql(KsqlFixtures.commandStatus("replace", 42)).ksql(KsqlFixtures.commandStatus("replace", 43));
+            MigrationState one = MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.PARTITIONS, 0.34, start)
+                    .withQueryIds(ids(n));
+            assertEquals(List.of(0, 1), one.newPartitions());
+
+            engine(ctx).applyRouting(one);
+            engine(ctx).applyRouting(one.withRoute(1.0, List.of(), List.of(0, 1, 2)));
+
+            assertEquals("CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) AS SELECT *, "
+                    + "ROWPARTITION IN (0, 1) AS FOR_NEW FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;", statements().get(0));
+            assertTrue(statements().get(1).contains("AS SELECT *, ROWPARTITION IN (0, 1, 2) AS FOR_NEW FROM"), statements().get(1));
         }
 
         @Test
@@ -409,7 +464,7 @@ class KsqlEngineTest {
             scriptResume(n, 72);
 
             engine.pause(s, Duration.ofSeconds(20));
-            engine.applyShare(s, 0.9);
+            engine.applyRouting(s.withRoute(0.9, s.rules(), s.newPartitions()));
             engine.resume(s, Duration.ofSeconds(20));
 
             List<String> expected = new ArrayList<>(pauseStatements(n));
@@ -574,7 +629,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
 
-            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(false));
+            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(planned(ctx), false));
 
             assertOneLine(e.getMessage());
             assertTrue(e.getMessage().contains("processing.guarantee at_least_once: a crash under at-least-once can route a record to both versions"),
@@ -584,11 +639,11 @@ class KsqlEngineTest {
             assertEquals("SHOW PROPERTIES;", statements().get(0));
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.SHOW_PROPERTIES_OLD);
-            engine(ctx).preflight(true);
+            engine(ctx).preflight(planned(ctx), true);
             assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ") && l.contains("at_least_once")), progress.toString());
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
-            engine(ctx).preflight(false);
+            engine(ctx).preflight(planned(ctx), false);
         }
 
         @Test
@@ -596,7 +651,7 @@ class KsqlEngineTest {
             Context ctx = context("orders", "");
             server.reply("GET", "/info", 200, info("0.27.2"));
 
-            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(false));
+            KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned(ctx), false));
 
             assertEquals(KsqlException.Kind.UNSUPPORTED, e.kind());
             assertOneLine(e.getMessage());
@@ -605,9 +660,50 @@ class KsqlEngineTest {
         }
 
         @Test
+        void preflight_refuses_in_one_line_a_server_without_header_columns_when_a_rule_reads_a_header() {
+            Context ctx = context("orders", "rules:\n  - header:tenant=beta\n");
+            MigrationState planned = planned(ctx).withRoute(0.0, ctx.rules(), null);
+            for (String old : List.of("0.23.1", "0.26.0", "7.2.1")) {
+                server.reply("GET", "/info", 200, info(old));
+                KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned, false), old);
+                assertEquals(KsqlException.Kind.UNSUPPORTED, e.kind());
+                assertOneLine(e.getMessage());
+                assertTrue(e.getMessage().contains("is version " + old + ", which cannot PAUSE and RESUME a query: PAUSE/RESUME need ksqlDB"
+                        + " 0.28.0 or newer (Confluent Platform 7.3+); and cannot read the record header(s) 'tenant' the rules match: header"
+                        + " columns beside a value schema from Schema Registry need ksqlDB 0.27.0 or newer (Confluent Platform 7.3+)"),
+                        e.getMessage());
+            }
+            server.reply("GET", "/info", 200, info("0.27.2"));
+            String pauseOnly = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned, false)).getMessage();
+            assertFalse(pauseOnly.contains("header"), "0.27 has header columns: " + pauseOnly);
+            assertEquals(List.of("GET /info", "GET /info", "GET /info", "GET /info"), paths(), "nothing else was asked");
+
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            engine(ctx).preflight(planned, false);
+        }
+
+        @Test
+        void a_rule_the_source_stream_cannot_read_is_refused_before_anything_changes() {
+            Context ctx = context("orders", "");
+            MigrationState running = routing(ctx, start, 0.1, "random");
+            UserException header = assertThrows(UserException.class, () -> engine(ctx).checkRouting(running,
+                    running.withRoute(0.1, Rule.parseAll(List.of("header:region=eu")), null)));
+            assertOneLine(header.getMessage());
+            assertTrue(header.getMessage().contains("engine ksqldb reads only the headers its source stream declared at migration (none): "
+                    + "a rule on header region needs a migration that starts with it"), header.getMessage());
+            Context bigint = context("borders", "key_type: BIGINT\n");
+            UserException key = assertThrows(UserException.class, () -> engine(bigint).checkRouting(running,
+                    running.withRoute(0.1, Rule.parseAll(List.of("key:42")), null)));
+            assertTrue(key.getMessage().contains("key rules compare the key as text: engine ksqldb needs key_type STRING (the context has BIGINT)"),
+                    key.getMessage());
+            engine(ctx).checkRouting(running, running.withRoute(0.1, Rule.parseAll(List.of("key:a", "legacy:key-prefix:vip-")), null));
+            assertTrue(server.requests().isEmpty(), "decided from the state and the context, without the server");
+        }
+
+        @Test
         void preflight_refuses_a_value_format_without_schema_registry_before_asking_the_server() {
             Context json = context("orders", "value_format: JSON\n");
-            UserException e = assertThrows(UserException.class, () -> engine(json).preflight(false));
+            UserException e = assertThrows(UserException.class, () -> engine(json).preflight(planned(json), false));
             assertOneLine(e.getMessage());
             assertTrue(e.getMessage().contains("key 'value_format': engine ksqldb needs a format whose schema is in Schema Registry"),
                     e.getMessage());
@@ -620,20 +716,20 @@ class KsqlEngineTest {
             KsqlEngine engine = engine(ctx);
             MigrationState s = routing(ctx, start, 0.1, "random");
             server.reply("GET", "/info", 401, KsqlFixtures.UNAUTHORIZED);
-            assertUserLine(() -> engine.preflight(false), "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
+            assertUserLine(() -> engine.preflight(planned(ctx), false), "refused the credentials (HTTP 401): check the ksqlDB API key and secret");
             server.reply("GET", "/info", 403, KsqlFixtures.FORBIDDEN);
-            assertUserLine(() -> engine.preflight(false), "give the API key's owner the KsqlAdmin role");
+            assertUserLine(() -> engine.preflight(planned(ctx), false), "give the API key's owner the KsqlAdmin role");
             server.reply("POST", "/ksql", 400, KsqlFixtures.STATEMENT_ERROR);
-            assertUserLine(() -> engine.applyShare(s, 0.2), "ORDERS_CANARY_SOURCE does not exist. (error 40001)");
+            assertUserLine(() -> engine.applyRouting(s.withRoute(0.2, s.rules(), s.newPartitions())), "ORDERS_CANARY_SOURCE does not exist. (error 40001)");
             server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500);
             assertUserLine(() -> engine.remove(s, Duration.ofSeconds(5)), "failed after 2 attempts: Could not write the statement");
             server.ksql(KsqlFixtures.COMMAND_ERROR);
-            assertUserLine(() -> engine.applyShare(s, 0.2), "Could not write to topic orders_new");
+            assertUserLine(() -> engine.applyRouting(s.withRoute(0.2, s.rules(), s.newPartitions())), "Could not write to topic orders_new");
 
             KsqlClient nowhere = new KsqlClient(java.net.URI.create("http://127.0.0.1:" + LocalBroker.freePort()), null, null, null,
                     Duration.ofSeconds(2), new KsqlClient.RetryPolicy(2, Duration.ofMillis(10), Duration.ofMillis(10)), d -> { });
             KsqlEngine unreachable = new KsqlEngine(ctx, cluster, nowhere, progress::add);
-            assertUserLine(() -> unreachable.preflight(false), "cannot reach ksqlDB at http://127.0.0.1:");
+            assertUserLine(() -> unreachable.preflight(planned(ctx), false), "cannot reach ksqlDB at http://127.0.0.1:");
             assertTrue(unreachable.describeInstances(s).contains("cannot reach ksqlDB"), "status shows the problem instead of failing");
         }
 
@@ -694,6 +790,18 @@ class KsqlEngineTest {
                 BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 3,
                         "PAUSE/RESUME need ksqlDB 0.28.0 or newer");
                 assertEquals(List.of("GET /info"), paths());
+            }
+        }
+
+        @Test
+        void a_header_rule_on_a_server_without_header_columns_is_one_line_and_nothing_changes() throws Exception {
+            server.reply("GET", "/info", 200, info("0.23.1"));
+            try (Kit kit = kit(server.endpoint().toString())) {
+                BadInputTest.assertOneLine(kit.migration("0", "--rule", "header:tenant=beta", "--missing-offsets", "earliest"), 3,
+                        "cannot read the record header(s) 'tenant' the rules match: header columns beside a value schema from"
+                                + " Schema Registry need ksqlDB 0.27.0 or newer");
+                assertEquals(List.of("GET /info"), paths(), "refused before any statement");
+                assertEquals(null, kit.state());
             }
         }
 

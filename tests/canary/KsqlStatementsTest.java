@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import canary.context.Routing;
+import canary.context.Rule;
 import canary.engine.ksqldb.KsqlStatements;
 
 /** Golden statements of the ksqlDB engine. */
@@ -173,5 +174,37 @@ class KsqlStatementsTest {
     @Test
     void should_read_the_source_from_the_earliest_offset() {
         assertEquals("earliest", KsqlStatements.QUERY_PROPERTIES.get("ksql.streams.auto.offset.reset"));
+    }
+
+    @Test
+    void should_write_rules_before_the_share_a_legacy_pin_first() {
+        List<Rule> rules = Rule.parseAll(List.of("key:acct-1,o'brien", "header:tenant=beta", "legacy:key-prefix:vip-,gold-"));
+        assertEquals("CASE WHEN (SUBSTRING(K, 1, 4) = 'vip-' OR SUBSTRING(K, 1, 5) = 'gold-') THEN false "
+                        + "WHEN (K IN ('acct-1', 'o''brien')) OR (FROM_BYTES(CANARY_HEADER_1, 'utf8') IN ('beta')) THEN true "
+                        + "ELSE RANDOM() < 0.1 END",
+                KsqlStatements.routingDecision(Routing.RANDOM, 0.1, "K", null, rules, Map.of("tenant", "CANARY_HEADER_1")));
+        assertEquals("CASE WHEN (K IN ('a')) THEN true ELSE " + KsqlStatements.decision(Routing.KEY_HASH, 0.5, "K") + " END",
+                KsqlStatements.routingDecision(Routing.KEY_HASH, 0.5, "K", null, Rule.parseAll(List.of("key:a")), Map.of()));
+        assertEquals(KsqlStatements.decision(Routing.RANDOM, 0.3, "K"),
+                KsqlStatements.routingDecision(Routing.RANDOM, 0.3, "K", null, List.of(), Map.of()), "without rules, the share alone");
+        assertThrows(IllegalArgumentException.class, () -> KsqlStatements.routingDecision(Routing.RANDOM, 0.1, "K", null,
+                Rule.parseAll(List.of("header:region=eu")), Map.of()), "a header rule needs the column of its header");
+    }
+
+    @Test
+    void should_write_whole_partitions_as_a_rowpartition_condition() {
+        assertEquals("ROWPARTITION IN (0, 1, 4)", KsqlStatements.routingDecision(Routing.PARTITIONS, 0.5, "K", List.of(4, 0, 1), List.of(), Map.of()));
+        assertEquals("false", KsqlStatements.routingDecision(Routing.PARTITIONS, 0.0, "K", List.of(), List.of(), Map.of()));
+    }
+
+    @Test
+    void should_declare_header_columns_in_the_source_stream() {
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        headers.put("tenant", "CANARY_HEADER_1");
+        headers.put("it's", "CANARY_HEADER_2");
+        assertEquals("CREATE STREAM ORDERS_CANARY_SOURCE (CANARY_KEY STRING KEY, CANARY_HEADER_1 BYTES HEADER('tenant'), "
+                        + "CANARY_HEADER_2 BYTES HEADER('it''s')) WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='AVRO');",
+                KsqlStatements.createSourceStream(ORDERS, new KsqlStatements.SourceFormat("CANARY_KEY", "STRING", "KAFKA", "AVRO", null),
+                        headers));
     }
 }

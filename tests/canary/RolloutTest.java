@@ -28,6 +28,7 @@ import canary.common.Waits;
 import canary.context.Context;
 import canary.context.RolloutPlan;
 import canary.context.Routing;
+import canary.context.Rule;
 import canary.release.MigrationState;
 import canary.release.Rollout;
 
@@ -117,6 +118,39 @@ class RolloutTest {
         }
 
         @Test
+        void may_set_rules_in_steps_which_stay_until_a_later_step_sets_others() throws IOException {
+            RolloutPlan p = plan("""
+                    rollout:
+                      steps:
+                        - rules: ["header:tenant=beta"]
+                          hold: 1h
+                        - share: 10%
+                          hold: 30m
+                        - share: 50%
+                          rules: ["header:tenant=beta", "legacy:key-prefix:vip-"]
+                        - rules: []
+                        - promote
+                    """);
+            List<Rule> beta = Rule.parseAll(List.of("header:tenant=beta"));
+            assertEquals(List.of(RolloutPlan.Step.share(0.0, Duration.ofHours(1), beta), RolloutPlan.Step.share(0.1, Duration.ofMinutes(30), beta),
+                    RolloutPlan.Step.share(0.5, Duration.ZERO, Rule.parseAll(List.of("header:tenant=beta", "legacy:key-prefix:vip-"))),
+                    RolloutPlan.Step.share(0.5, Duration.ZERO), RolloutPlan.Step.promoteStep()), p.steps());
+            assertEquals("share 0 %, rules header:tenant=beta, hold 1h", p.step(0).describe());
+            String table = String.join("\n", p.describe());
+            assertTrue(table.matches("(?s).*1\\s+start migration\\s+0 %\\s+header:tenant=beta\\s+1h.*"), table);
+            assertTrue(table.matches("(?s).*2\\s+update share\\s+10 %\\s+header:tenant=beta\\s+30m.*"), table);
+            assertTrue(table.matches("(?s).*3\\s+update share and rules\\s+50 %.*"), table);
+            assertTrue(table.matches("(?s).*4\\s+update rules\\s+50 %\\s+none\\s+0s.*"), table);
+        }
+
+        @Test
+        void without_rules_in_its_first_step_starts_with_the_rules_of_the_context_file() throws IOException {
+            RolloutPlan p = plan("rules: [\"key-prefix:test-\"]\nrollout:\n  steps:\n    - share: 0.1\n    - share: 0.2\n");
+            assertEquals(Rule.parseAll(List.of("key-prefix:test-")), p.step(0).rules());
+            assertEquals(p.step(0).rules(), p.step(1).rules());
+        }
+
+        @Test
         void the_documented_example_has_a_valid_plan() {
             Context ctx = Context.load(Path.of(System.getProperty("kit.root", ".")).resolve("services_examples/context.yaml"));
             RolloutPlan p = RolloutPlan.of(ctx);
@@ -137,9 +171,9 @@ class RolloutTest {
             Path f = write(CONTEXT + PLAN.replace("${PROBE_TOKEN}", "t"));
             Kit.Run r = Kit.run(new RolloutCommand(), f.toString(), "--plan").ok();
             assertTrue(r.out().contains("STEP  ACTION"), r.out());
-            assertTrue(r.out().matches("(?s).*1\\s+start migration\\s+10 %\\s+30m.*"), r.out());
-            assertTrue(r.out().matches("(?s).*2\\s+update share\\s+25 %\\s+1h.*"), r.out());
-            assertTrue(r.out().matches("(?s).*4\\s+promote\\s+-\\s+-.*"), r.out());
+            assertTrue(r.out().matches("(?s).*1\\s+start migration\\s+10 %\\s+none\\s+30m.*"), r.out());
+            assertTrue(r.out().matches("(?s).*2\\s+update share\\s+25 %\\s+none\\s+1h.*"), r.out());
+            assertTrue(r.out().matches("(?s).*4\\s+promote\\s+-\\s+-\\s+-.*"), r.out());
             assertTrue(r.out().contains("the lag of each version is at most 10000 records"), r.out());
             assertTrue(r.out().contains("on a failed gate: rollback"), r.out());
         }
@@ -206,7 +240,7 @@ class RolloutTest {
         @Test
         void when_a_step_is_some_other_word() throws IOException {
             assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n    - promte\n")
-                    .contains("key 'rollout.steps[1]' (step 2): expected a mapping with share and hold"));
+                    .contains("key 'rollout.steps[1]' (step 2): expected a mapping with share, rules and hold"));
         }
 
         @Test
@@ -220,7 +254,7 @@ class RolloutTest {
             assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n  gate:\n    max_lag: 1\n")
                     .contains("unknown key 'rollout.gate' (expected one of: gates, on_failure, steps)"));
             assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n      wait: 1m\n")
-                    .contains("unknown key 'rollout.steps[0].wait' (expected one of: hold, share)"));
+                    .contains("unknown key 'rollout.steps[0].wait' (expected one of: hold, rules, share)"));
             assertTrue(rejected("rollout:\n  steps:\n    - share: 0.5\n  gates:\n    max_lags: 1\n")
                     .contains("unknown key 'rollout.gates.max_lags'"));
         }
@@ -235,6 +269,18 @@ class RolloutTest {
                     .contains("key 'rollout.gates.command': expected a non-empty list of arguments"));
             assertTrue(rejected(base + "    command: [\"./probe.sh\", \"${UNSET_FOR_SURE}\"]\n")
                     .contains("the environment variable UNSET_FOR_SURE is not set"));
+        }
+
+        @Test
+        void when_a_rules_step_is_wrong() throws IOException {
+            assertTrue(rejected("rollout:\n  steps:\n    - rules: header:tenant=beta\n")
+                    .contains("key 'rollout.steps[0].rules' (step 1): expected a list of rules, each header:NAME=VALUE"));
+            assertTrue(rejected("rollout:\n  steps:\n    - share: 0.1\n    - rules: [\"header:tenant\"]\n")
+                    .contains("key 'rollout.steps[1].rules' (step 2): invalid rule 'header:tenant': a header rule needs a name and values"));
+            assertTrue(rejected("rollout:\n  steps:\n    - rules: [\"key:a\", \"legacy:key:a\"]\n").contains("contradict each other"));
+            assertTrue(rejected("routing: partitions\nrollout:\n  steps:\n    - rules: [\"key:a\"]\n")
+                    .contains("key 'rollout.steps[0].rules' (step 1): rules and routing partitions exclude each other"));
+            assertTrue(rejected("rollout:\n  steps:\n    - hold: 1m\n").contains("or rules, for a step that only changes the rules"));
         }
 
         @Test

@@ -2,10 +2,13 @@ package canary;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongFunction;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -13,8 +16,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Produces records with unique ids (JSON {"id": ...}, keyed by id) to a topic, in the background at
- * a steady rate or synchronously, and remembers every id it produced.
+ * Produces records with unique ids (JSON {"id": ...}, keyed by id unless told otherwise) to a topic, in the background at
+ * a steady rate or synchronously, and remembers every id it produced, with the key and headers it gave it. The id ends
+ * with the record's sequence number, so the order in which records of one partition were produced is known.
  */
 final class TestProducer implements AutoCloseable {
 
@@ -23,8 +27,15 @@ final class TestProducer implements AutoCloseable {
     private final String runId = UUID.randomUUID().toString().substring(0, 6);
     private final List<String> ids = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
+    private final Map<String, Sent> sent = new HashMap<>();
+    private LongFunction<String> keyOf = seq -> null;
+    private LongFunction<Map<String, String>> headersOf = seq -> Map.of();
     private Thread background;
     private long seq;
+
+    /** What was sent for one id: its sequence number, key and headers. */
+    record Sent(long seq, String key, Map<String, String> headers) {
+    }
 
     TestProducer(String topic) {
         Properties p = TestBroker.clientProperties();
@@ -35,12 +46,39 @@ final class TestProducer implements AutoCloseable {
         this.topic = topic;
     }
 
+    /** The key of record number {@code seq} (null: its id). */
+    synchronized TestProducer keys(LongFunction<String> keyOf) {
+        this.keyOf = keyOf;
+        return this;
+    }
+
+    /** The headers of record number {@code seq} (name to UTF-8 value). */
+    synchronized TestProducer headers(LongFunction<Map<String, String>> headersOf) {
+        this.headersOf = headersOf;
+        return this;
+    }
+
     synchronized String next() {
-        String id = runId + "-" + (seq++);
-        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8),
-                ("{\"id\":\"" + id + "\",\"amount\":" + (seq % 100) + "}").getBytes(StandardCharsets.UTF_8)));
+        long n = seq++;
+        String id = runId + "-" + n;
+        String key = keyOf.apply(n) == null ? id : keyOf.apply(n);
+        Map<String, String> headers = headersOf.apply(n);
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
+                ("{\"id\":\"" + id + "\",\"amount\":" + (seq % 100) + "}").getBytes(StandardCharsets.UTF_8));
+        headers.forEach((name, value) -> r.headers().add(name, value.getBytes(StandardCharsets.UTF_8)));
+        producer.send(r);
         ids.add(id);
+        sent.put(id, new Sent(n, key, Map.copyOf(headers)));
         return id;
+    }
+
+    /** What was sent for {@code id}. */
+    synchronized Sent sent(String id) {
+        Sent s = sent.get(id);
+        if (s == null) {
+            throw new IllegalArgumentException("never produced: " + id);
+        }
+        return s;
     }
 
     /** Produces {@code n} records now and waits until they are acknowledged. */

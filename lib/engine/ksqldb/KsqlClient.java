@@ -57,6 +57,13 @@ public final class KsqlClient {
     /** PAUSE and RESUME arrived in ksqlDB 0.28.0 (Confluent Platform 7.3.0), KLIP-63. */
     public static final String PAUSE_RESUME_MIN_VERSION = "0.28.0";
 
+    /**
+     * Header columns ({@code HEADER('k')}) arrived in ksqlDB 0.24.0 (Confluent Platform 7.1), KLIP-57; beside value columns
+     * inferred from Schema Registry, which the ksqldb engine always uses, they work from ksqlDB 0.27.0 (Confluent Platform
+     * 7.3.0): before, the inferred schema dropped the declared header columns (ksqlDB pull request 9023).
+     */
+    public static final String HEADER_COLUMNS_MIN_VERSION = "0.27.0";
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern QUERY_ID = Pattern.compile("[A-Za-z0-9_]+");
     private static final Pattern VERSION = Pattern.compile("^v?(\\d+)\\.(\\d+)");
@@ -345,6 +352,29 @@ public final class KsqlClient {
         }
         if (major >= 5) {
             // Confluent Platform numbering: CP 7.3 ships ksqlDB 0.28
+            return major > 7 || (major == 7 && minor >= 3);
+        }
+        return true;
+    }
+
+    /**
+     * Whether a server version string has header columns that work with value columns inferred from Schema Registry:
+     * ksqlDB 0.27+ or Confluent Platform 7.3+. A version this method cannot read is assumed recent.
+     */
+    public static boolean supportsHeaderColumns(String version) {
+        if (version == null) {
+            return true;
+        }
+        Matcher m = VERSION.matcher(version.trim());
+        if (!m.find()) {
+            return true;
+        }
+        int major = Integer.parseInt(m.group(1));
+        int minor = Integer.parseInt(m.group(2));
+        if (major == 0) {
+            return minor >= 27;
+        }
+        if (major >= 5) {
             return major > 7 || (major == 7 && minor >= 3);
         }
         return true;

@@ -20,6 +20,7 @@ import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Context.EngineKind;
 import canary.context.Routing;
+import canary.context.Rule;
 import canary.engine.ksqldb.KsqlClient.KsqlQuery;
 import canary.engine.ksqldb.KsqlStatements.Names;
 import canary.engine.ksqldb.KsqlStatements.SourceFormat;
@@ -48,6 +49,10 @@ import canary.release.MigrationState;
  *       processed every record of {@code <topic>_rated} (the original waited only for the services).</li>
  *   <li>The hand-over position is the rating query group's committed offsets on the original topic,
  *       once they have stopped moving (never a sum of derived-topic offsets).</li>
+ *   <li>Match rules and whole partitions are the rating query's {@code FOR_NEW} expression
+ *       ({@link KsqlStatements#routingDecision}); a header rule reads a {@code HEADER('name')} column that the
+ *       migration declares in the source stream for each header its rules read (kept in the state as
+ *       {@code header.<name>}). Those columns, like {@code FOR_NEW}, reach the derived records as value columns.</li>
  * </ul>
  */
 public final class KsqlEngine implements Engine {
@@ -60,6 +65,12 @@ public final class KsqlEngine implements Engine {
     static final String LEGACY = "legacy";
     static final String NEW = "new";
     static final String GROUP = ".group";
+
+    /** Prefix of the state's entries naming a header column: {@code header.tenant -> CANARY_HEADER_1}. */
+    static final String HEADER = "header.";
+
+    /** Header columns of the source stream are this prefix and a number. */
+    static final String HEADER_COLUMN = "CANARY_HEADER_";
 
     /** Value formats whose columns ksqlDB can infer from Schema Registry: the context names no columns. */
     static final Set<String> INFERRED_VALUE_FORMATS = Set.of("JSON_SR", "AVRO", "PROTOBUF");
@@ -117,10 +128,11 @@ public final class KsqlEngine implements Engine {
     // ------------------------------------------------------------------ preflight
 
     @Override
-    public void preflight(boolean allowAtLeastOnce) {
+    public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
         sourceFormat();
-        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME.
-        client.requirePauseResume("PAUSE and RESUME");
+        checkRouting(planned, planned);
+        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules.
+        requireVersion(planned);
         Map<String, String> properties = client.showProperties();
         if (!KsqlClient.isExactlyOnce(properties)) {
             String guarantee = KsqlClient.processingGuarantee(properties).orElse("not reported");
@@ -132,6 +144,54 @@ public final class KsqlEngine implements Engine {
             }
             progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
         }
+    }
+
+    /**
+     * Refuses, in one line naming every feature it lacks and the version that has it, a server too old for PAUSE/RESUME or,
+     * when the rules read headers, for header columns beside a value schema from Schema Registry.
+     */
+    private void requireVersion(MigrationState planned) {
+        String version = client.info().version();
+        List<String> cannot = new ArrayList<>();
+        if (!KsqlClient.supportsPauseResume(version)) {
+            cannot.add("PAUSE and RESUME a query: PAUSE/RESUME need ksqlDB " + KsqlClient.PAUSE_RESUME_MIN_VERSION
+                    + " or newer (Confluent Platform 7.3+)");
+        }
+        List<String> headers = headerNames(planned.rules());
+        if (!headers.isEmpty() && !KsqlClient.supportsHeaderColumns(version)) {
+            cannot.add("read the record header(s) " + String.join(", ", headers.stream().map(h -> "'" + h + "'").toList())
+                    + " the rules match: header columns beside a value schema from Schema Registry need ksqlDB "
+                    + KsqlClient.HEADER_COLUMNS_MIN_VERSION + " or newer (Confluent Platform 7.3+)");
+        }
+        if (!cannot.isEmpty()) {
+            throw new KsqlException(KsqlException.Kind.UNSUPPORTED, "ksqlDB at " + client.endpoint() + " is version " + version
+                    + ", which cannot " + String.join("; and cannot ", cannot));
+        }
+    }
+
+    /** The distinct header names the rules read, in the order they first appear. */
+    static List<String> headerNames(List<Rule> rules) {
+        return rules.stream().filter(Rule::readsHeader).map(Rule::header).distinct().toList();
+    }
+
+    /**
+     * The source stream's columns for headers: the ones create declared (kept in the state as {@code header.<name>}), or for
+     * a migration not created yet those its rules read, as {@code CANARY_HEADER_1}, {@code _2}, ...
+     */
+    static Map<String, String> headerColumns(MigrationState state) {
+        Map<String, String> kept = new LinkedHashMap<>();
+        Map<String, String> ids = state.queryIds() == null ? Map.of() : state.queryIds();
+        ids.entrySet().stream().filter(e -> e.getKey().startsWith(HEADER))
+                .sorted(java.util.Comparator.comparing((Map.Entry<String, String> e) -> e.getValue().length()).thenComparing(Map.Entry::getValue))
+                .forEach(e -> kept.put(e.getKey().substring(HEADER.length()), e.getValue()));
+        if (!kept.isEmpty() || ids.containsKey(RATING)) {
+            return kept;
+        }
+        Map<String, String> planned = new LinkedHashMap<>();
+        for (String h : headerNames(state.rules())) {
+            planned.put(h, HEADER_COLUMN + (planned.size() + 1));
+        }
+        return planned;
     }
 
     /** The source stream's key and formats from the context; refuses what ksqlDB cannot read without column declarations. */
@@ -165,9 +225,10 @@ public final class KsqlEngine implements Engine {
         int partitions = startOffsets.size();
         List<String> plan = new ArrayList<>();
         List<String> streams = new ArrayList<>();
-        plan.add(KsqlStatements.createSourceStream(names, format));
+        Map<String, String> headers = headerColumns(state.withQueryIds(Map.of()));
+        plan.add(KsqlStatements.createSourceStream(names, format, headers));
         streams.add(names.sourceStream());
-        plan.add(KsqlStatements.createRatingStream(names, startOffsets, partitions, routing(state), state.share(), keyColumn()));
+        plan.add(KsqlStatements.ratingStream(false, names, startOffsets, partitions, decision(state, headers)));
         streams.add(names.ratedStream());
         plan.add(KsqlStatements.createFilterStream(names, false, partitions, null));
         streams.add(names.legacyStream());
@@ -189,6 +250,7 @@ public final class KsqlEngine implements Engine {
             }
             Map<String, String> ids = queryIds(client.showQueriesExtended());
             progress.accept("queries: rating " + ids.get(RATING) + ", legacy " + ids.get(LEGACY) + ", new " + ids.get(NEW));
+            headers.forEach((header, column) -> ids.put(HEADER + header, column));
             return ids;
         } catch (RuntimeException e) {
             undoCreate(created, e);
@@ -307,12 +369,43 @@ public final class KsqlEngine implements Engine {
 
     // ------------------------------------------------------------------ share
 
+    /**
+     * Key rules compare the key column as text: they need one of type STRING. Header rules read the header columns of the
+     * source stream, which a migration declares for the headers its rules read then: a rule on another header needs a new
+     * migration (a source stream's columns cannot change under a running query that selects all of them).
+     */
     @Override
-    public void applyShare(MigrationState state, double share) {
-        Map<Integer, Long> start = state.startOffsets();
-        client.execute(KsqlStatements.replaceRatingStream(names, start, start.size(), routing(state), share, keyColumn()),
+    public void checkRouting(MigrationState current, MigrationState next) {
+        boolean keyRules = next.rules().stream().anyMatch(r -> !r.readsHeader());
+        if (keyRules && keyColumn() == null) {
+            throw new UserException(ctx.file() + ": the records have no key (key_format NONE): engine ksqldb cannot apply key rules");
+        }
+        if (keyRules && !ctx.keyType().equals("STRING") && !ctx.keyType().equals("VARCHAR")) {
+            throw new UserException("key rules compare the key as text: engine ksqldb needs key_type STRING (the context has "
+                    + ctx.keyType() + ")");
+        }
+        Map<String, String> declared = headerColumns(current);
+        List<String> missing = headerNames(next.rules()).stream().filter(h -> !declared.containsKey(h)).toList();
+        if (!missing.isEmpty()) {
+            throw new UserException("engine ksqldb reads only the headers its source stream declared at migration ("
+                    + (declared.isEmpty() ? "none" : String.join(", ", declared.keySet())) + "): a rule on header "
+                    + String.join(", ", missing) + " needs a migration that starts with it (roll back, then migrate with --rule)");
+        }
+    }
+
+    /** The rating query's routing decision for {@code state}: its rules, then its partitions or its share. */
+    private String decision(MigrationState state, Map<String, String> headers) {
+        return KsqlStatements.routingDecision(routing(state), state.share(), keyColumn(), state.newPartitions(), state.rules(), headers);
+    }
+
+    @Override
+    public void applyRouting(MigrationState next) {
+        Map<Integer, Long> start = next.startOffsets();
+        client.execute(KsqlStatements.ratingStream(true, names, start, start.size(), decision(next, headerColumns(next))),
                 KsqlStatements.QUERY_PROPERTIES);
-        progress.accept("replaced the rating query: share " + Text.percent(share) + " to the new version");
+        progress.accept("replaced the rating query: share " + Text.percent(next.share()) + " to the new version"
+                + (next.newPartitions() == null ? "" : " (partitions " + next.newPartitions() + ")")
+                + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules())));
     }
 
     // ------------------------------------------------------------------ position and counts

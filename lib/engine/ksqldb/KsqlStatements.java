@@ -9,7 +9,9 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
+import canary.context.Role;
 import canary.context.Routing;
+import canary.context.Rule;
 
 /**
  * The ksqlDB statements of the {@code ksqldb} engine, as pure functions of their inputs.
@@ -148,6 +150,17 @@ public final class KsqlStatements {
      * {@code CREATE STREAM ORDERS_CANARY_SOURCE (ORDER_KEY STRING KEY) WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');}
      */
     public static String createSourceStream(Names names, SourceFormat format) {
+        return createSourceStream(names, format, Map.of());
+    }
+
+    /**
+     * The source stream with header columns for the rules that read headers, for example
+     * {@code CREATE STREAM ORDERS_CANARY_SOURCE (CANARY_KEY STRING KEY, CANARY_HEADER_1 BYTES HEADER('tenant')) WITH (...);}
+     * ({@code HEADER('k')} holds the value of the record's last header {@code k}, or null).
+     *
+     * @param headerColumns header name to column name, in the order of the columns
+     */
+    public static String createSourceStream(Names names, SourceFormat format, Map<String, String> headerColumns) {
         List<String> columns = new ArrayList<>();
         if (format.keyColumn() != null) {
             columns.add(format.keyColumn() + " " + format.keyType().toUpperCase(Locale.ROOT) + " KEY");
@@ -155,6 +168,10 @@ public final class KsqlStatements {
         if (format.valueColumns() != null) {
             columns.add(format.valueColumns().trim());
         }
+        headerColumns.forEach((header, column) -> {
+            requireIdentifier(column, "header column");
+            columns.add(column + " BYTES HEADER(" + literal(header) + ")");
+        });
         String columnList = columns.isEmpty() ? "" : " (" + String.join(", ", columns) + ")";
         return "CREATE STREAM " + names.sourceStream() + columnList
                 + " WITH (KAFKA_TOPIC=" + literal(names.topic())
@@ -186,12 +203,21 @@ public final class KsqlStatements {
         return ratingStream("CREATE OR REPLACE STREAM ", names, startOffsets, partitions, routing, share, keyColumn);
     }
 
+    /** The rating query with a routing decision from {@link #routingDecision} (rules, partitions): created, or replaced. */
+    public static String ratingStream(boolean replace, Names names, Map<Integer, Long> startOffsets, int partitions, String decision) {
+        return ratingStream(replace ? "CREATE OR REPLACE STREAM " : "CREATE STREAM ", names, startOffsets, partitions, decision);
+    }
+
     private static String ratingStream(String verb, Names names, Map<Integer, Long> startOffsets, int partitions,
             Routing routing, double share, String keyColumn) {
         Objects.requireNonNull(routing, "routing");
+        return ratingStream(verb, names, startOffsets, partitions, decision(routing, share, keyColumn));
+    }
+
+    private static String ratingStream(String verb, Names names, Map<Integer, Long> startOffsets, int partitions, String decision) {
         return verb + names.ratedStream()
                 + " WITH (KAFKA_TOPIC=" + literal(names.ratedTopic()) + ", PARTITIONS=" + partitions + ")"
-                + " AS SELECT *, " + decision(routing, share, keyColumn) + " AS " + FOR_NEW
+                + " AS SELECT *, " + decision + " AS " + FOR_NEW
                 + " FROM " + names.sourceStream()
                 + " WHERE " + startCriteria(startOffsets, partitions)
                 + " EMIT CHANGES;";
@@ -278,6 +304,74 @@ public final class KsqlStatements {
         requireIdentifier(keyColumn, "key column");
         return "CASE WHEN " + keyColumn + " IS NULL THEN " + random
                 + " ELSE " + bucket(keyColumn) + " < " + bucketThreshold(share) + " END";
+    }
+
+    /**
+     * The whole routing decision: the match rules first (a legacy pin before a rule to new), then whole partitions
+     * ({@code ROWPARTITION IN (0, 1)}) or the share ({@link #decision}). Without rules it is the decision alone:
+     * <pre>
+     * CASE WHEN (SUBSTRING(CANARY_KEY, 1, 4) = 'vip-') THEN false
+     *      WHEN (FROM_BYTES(CANARY_HEADER_1, 'utf8') IN ('beta')) THEN true
+     *      ELSE RANDOM() &lt; 0.1 END
+     * </pre>
+     * A header rule reads the header column of its header; a key rule compares the key column as text (key_type STRING).
+     *
+     * @param newPartitions with routing partitions, the partitions of the new version (ignored otherwise)
+     * @param headerColumns header name to the source stream's column holding its last value
+     */
+    public static String routingDecision(Routing routing, double share, String keyColumn, List<Integer> newPartitions,
+            List<Rule> rules, Map<String, String> headerColumns) {
+        String base;
+        if (routing == Routing.PARTITIONS) {
+            Objects.requireNonNull(newPartitions, "newPartitions");
+            base = newPartitions.isEmpty() ? "false"
+                    : "ROWPARTITION IN (" + String.join(", ", newPartitions.stream().sorted().map(String::valueOf).toList()) + ")";
+        } else {
+            base = decision(routing, share, keyColumn);
+        }
+        if (rules == null || rules.isEmpty()) {
+            return base;
+        }
+        List<String> toLegacy = new ArrayList<>();
+        List<String> toNew = new ArrayList<>();
+        for (Rule r : rules) {
+            (r.to() == Role.LEGACY ? toLegacy : toNew).add("(" + condition(r, keyColumn, headerColumns) + ")");
+        }
+        StringBuilder sql = new StringBuilder("CASE");
+        if (!toLegacy.isEmpty()) {
+            sql.append(" WHEN ").append(String.join(" OR ", toLegacy)).append(" THEN false");
+        }
+        if (!toNew.isEmpty()) {
+            sql.append(" WHEN ").append(String.join(" OR ", toNew)).append(" THEN true");
+        }
+        return sql.append(" ELSE ").append(base).append(" END").toString();
+    }
+
+    /** One rule as a BOOLEAN expression (null when the field is null, so the rule does not match). */
+    static String condition(Rule r, String keyColumn, Map<String, String> headerColumns) {
+        List<String> values = r.values().stream().map(KsqlStatements::literal).toList();
+        switch (r.match()) {
+            case HEADER -> {
+                String column = headerColumns.get(r.header());
+                if (column == null) {
+                    throw new IllegalArgumentException("no header column for header '" + r.header() + "'");
+                }
+                requireIdentifier(column, "header column");
+                return "FROM_BYTES(" + column + ", 'utf8') IN (" + String.join(", ", values) + ")";
+            }
+            case KEY -> {
+                requireIdentifier(keyColumn, "key column");
+                return keyColumn + " IN (" + String.join(", ", values) + ")";
+            }
+            default -> {
+                requireIdentifier(keyColumn, "key column");
+                List<String> prefixes = new ArrayList<>();
+                for (String v : r.values()) {
+                    prefixes.add("SUBSTRING(" + keyColumn + ", 1, " + v.length() + ") = " + literal(v));
+                }
+                return String.join(" OR ", prefixes);
+            }
+        }
     }
 
     /** The bucket of a key in [0, 10000), as a ksqlDB expression. */

@@ -22,6 +22,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
@@ -34,7 +36,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import canary.common.Text;
 import canary.common.UserException;
 import canary.context.Context;
-import canary.context.Routing;
+import canary.context.Route;
+import canary.context.Rule;
 import canary.kafka.KafkaStateStore;
 import canary.release.MigrationState;
 import canary.release.Operator;
@@ -65,6 +68,8 @@ public final class Router implements AutoCloseable {
     private KafkaConsumer<byte[], byte[]> stateReader;
     private KafkaStateStore store;
     private MigrationState state;
+    private Route route;
+    private long routeVersion = -1;
     private boolean subscribed;
     private long routedLegacy;
     private long routedNew;
@@ -134,7 +139,9 @@ public final class Router implements AutoCloseable {
                 if (!subscribed) {
                     source.subscribe(List.of(ctx.topic()), new Rebalances());
                     subscribed = true;
-                    say("routing " + ctx.topic() + " at share " + Text.percent(state.share()) + " (" + state.routing().word() + ")");
+                    say("routing " + ctx.topic() + " at share " + Text.percent(state.share()) + " (" + state.routing().word()
+                            + (state.newPartitions() == null ? "" : " " + state.newPartitions())
+                            + (state.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(state.rules())) + ")");
                 }
                 routeOneBatch();
                 report();
@@ -155,14 +162,17 @@ public final class Router implements AutoCloseable {
         if (records.isEmpty()) {
             return;
         }
-        double share = state.share();
-        Routing routing = state.routing();
+        Route route = route();
         long toLegacy = 0;
         long toNew = 0;
         try {
             producer.beginTransaction();
             for (ConsumerRecord<byte[], byte[]> r : records) {
-                boolean isNew = routing.toNew(r.key(), share);
+                Headers headers = r.headers();
+                boolean isNew = route.toNew(r.partition(), r.key(), name -> {
+                    Header h = headers.lastHeader(name);
+                    return h == null ? null : h.value();
+                });
                 producer.send(new ProducerRecord<>(isNew ? ctx.newTopic() : ctx.legacyTopic(), r.partition(), r.timestamp(),
                         r.key(), r.value(), r.headers()));
                 if (isNew) {
@@ -199,6 +209,15 @@ public final class Router implements AutoCloseable {
             abortQuietly();
             rewind();
         }
+    }
+
+    /** How records are routed under the state followed now: built once per state version. */
+    private Route route() {
+        if (route == null || routeVersion != state.version()) {
+            route = state.route();
+            routeVersion = state.version();
+        }
+        return route;
     }
 
     /**
@@ -276,6 +295,12 @@ public final class Router implements AutoCloseable {
                 state = s.orElse(null);
                 if (before != null && state != null && before.share() != state.share()) {
                     say("share changed from " + Text.percent(before.share()) + " to " + Text.percent(state.share()));
+                }
+                if (before != null && state != null && !before.rules().equals(state.rules())) {
+                    say("rules changed from " + Rule.describeAll(before.rules()) + " to " + Rule.describeAll(state.rules()));
+                }
+                if (before != null && state != null && !java.util.Objects.equals(before.newPartitions(), state.newPartitions())) {
+                    say("partitions of the new version changed from " + before.newPartitions() + " to " + state.newPartitions());
                 }
             }
         }

@@ -47,7 +47,7 @@ public final class RouterEngine implements Engine {
     }
 
     @Override
-    public void preflight(boolean allowAtLeastOnce) {
+    public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
         // Exactly-once is built in: transactions are always used.
     }
 
@@ -102,8 +102,8 @@ public final class RouterEngine implements Engine {
     }
 
     @Override
-    public void applyShare(MigrationState state, double share) {
-        // Router instances read the share from the state before each batch.
+    public void applyRouting(MigrationState next) {
+        // Router instances read the share, the rules and the partitions from the state before each batch.
     }
 
     @Override

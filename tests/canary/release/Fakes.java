@@ -242,7 +242,7 @@ final class Fakes {
         }
 
         @Override
-        public void preflight(boolean allowAtLeastOnce) {
+        public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
             calls.add("preflight");
         }
 
@@ -272,8 +272,9 @@ final class Fakes {
         }
 
         @Override
-        public void applyShare(MigrationState state, double share) {
-            calls.add("share " + share);
+        public void applyRouting(MigrationState next) {
+            calls.add("share " + next.share() + (next.rules().isEmpty() ? "" : " rules " + canary.context.Rule.describeAll(next.rules()))
+                    + (next.newPartitions() == null ? "" : " partitions " + next.newPartitions()));
         }
 
         @Override

@@ -163,10 +163,78 @@ class RolloutUnitTest {
         void a_state_that_does_not_say_when_its_share_was_set_holds_from_now() {
             run();
             MigrationState s = w.store.state;
-            w.store.state = new MigrationState(s.version(), s.context(), s.phase(), s.engine(), s.routing(), s.share(), null,
+            w.store.state = new MigrationState(s.version(), s.context(), s.phase(), s.engine(), s.routing(), s.share(), s.rules(),
+                    s.newPartitions(), null,
                     s.routerRunning(), s.startOffsets(), null, s.queryIds(), null, null, null, null, s.history());
             assertTrue(runOut(0).contains("the state does not say when this step started; its hold counts from now"));
             assertEquals(new MigrationState.RolloutStep(0, 3, w.clock.instant()), w.store.state.rollout());
+        }
+    }
+
+    @Nested
+    class With_rule_steps {
+
+        static final String FRIENDS_FIRST = """
+                rollout:
+                  steps:
+                    - rules: ["header:tenant=beta"]
+                      hold: 1h
+                    - share: 0.1
+                      hold: 30m
+                    - share: 0.5
+                      rules: []
+                      hold: 1h
+                    - promote
+                  gates:
+                    check_data: false
+                """;
+
+        @BeforeEach
+        void friendsFirst() throws Exception {
+            w = new World(dir, FRIENDS_FIRST, UnaryOperator.identity());
+        }
+
+        @Test
+        void friends_and_family_for_an_hour_then_10_then_50_without_the_rule_then_promote() {
+            String out = runOut(0);
+            assertTrue(out.contains("no migration yet: starting it at step 1 of 4 (share 0 %, rules header:tenant=beta, hold 1h)"), out);
+            assertEquals(0.0, w.store.state.share());
+            assertEquals(canary.context.Rule.parseAll(List.of("header:tenant=beta")), w.store.state.rules());
+
+            w.clock.advance(Duration.ofMinutes(20));
+            out = runOut(0);
+            assertTrue(out.contains("holding at 0 %, rules header:tenant=beta (step 1 of 4): 20m of 1h elapsed; next: 10 % (step 2)"), out);
+
+            w.clock.advance(Duration.ofMinutes(41));
+            w.engine.calls.clear();
+            out = runOut(0);
+            assertTrue(out.contains("advancing to 10 % (step 2 of 4, hold 30m) after 1h1m at 0 %, rules header:tenant=beta"), out);
+            assertEquals(0.1, w.store.state.share());
+            assertEquals(canary.context.Rule.parseAll(List.of("header:tenant=beta")), w.store.state.rules(), "the rule stays");
+            assertEquals(List.of("share 0.1 rules header:tenant=beta", "resume"), w.engine.calls, "a share change alone (random) does not drain");
+
+            w.clock.advance(Duration.ofMinutes(31));
+            w.engine.calls.clear();
+            out = runOut(0);
+            assertTrue(out.contains("advancing to 50 %, rules none (step 3 of 4, hold 1h)"), out);
+            assertEquals(List.of(), w.store.state.rules());
+            assertEquals(List.of("pause", "share 0.5", "resume"), w.engine.calls, "a change of rules drains first");
+            assertEquals(new MigrationState.RolloutStep(2, 4, w.clock.instant()), w.store.state.rollout());
+
+            w.clock.advance(Duration.ofMinutes(61));
+            assertTrue(runOut(0).contains("promoting (step 4 of 4)"));
+            assertEquals(Phase.PROMOTED, w.store.state.phase());
+        }
+
+        @Test
+        void rules_changed_by_hand_put_the_release_outside_the_plan_and_the_next_advance_sets_the_plans_again() {
+            run();
+            w.lifecycle.updateRouting(new RouteRequest(null, null, List.of()), false, false);
+            w.clock.advance(Duration.ofMinutes(61));
+            String out = runOut(0);
+            assertTrue(out.contains("advancing to 0 %, rules header:tenant=beta (step 1 of 4, hold 1h)"), out);
+            assertEquals(canary.context.Rule.parseAll(List.of("header:tenant=beta")), w.store.state.rules());
+            assertTrue(runOut(0).contains("holding at 0 %, rules header:tenant=beta (step 1 of 4): 0s of 1h elapsed"));
         }
     }
 
