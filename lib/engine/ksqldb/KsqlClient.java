@@ -338,23 +338,7 @@ public final class KsqlClient {
      * fail with ksqlDB's own message if it is not).
      */
     public static boolean supportsPauseResume(String version) {
-        if (version == null) {
-            return true;
-        }
-        Matcher m = VERSION.matcher(version.trim());
-        if (!m.find()) {
-            return true;
-        }
-        int major = Integer.parseInt(m.group(1));
-        int minor = Integer.parseInt(m.group(2));
-        if (major == 0) {
-            return minor >= 28;
-        }
-        if (major >= 5) {
-            // Confluent Platform numbering: CP 7.3 ships ksqlDB 0.28
-            return major > 7 || (major == 7 && minor >= 3);
-        }
-        return true;
+        return atLeast(version, 28, 3);
     }
 
     /**
@@ -362,6 +346,14 @@ public final class KsqlClient {
      * ksqlDB 0.27+ or Confluent Platform 7.3+. A version this method cannot read is assumed recent.
      */
     public static boolean supportsHeaderColumns(String version) {
+        return atLeast(version, 27, 3);
+    }
+
+    /**
+     * Whether {@code version} is at least ksqlDB 0.{@code ksqlMinor} when numbered as ksqlDB (0.x), or at least Confluent
+     * Platform 7.{@code platformMinor} when numbered as the platform (5.x and later). Unreadable versions count as recent.
+     */
+    private static boolean atLeast(String version, int ksqlMinor, int platformMinor) {
         if (version == null) {
             return true;
         }
@@ -372,10 +364,10 @@ public final class KsqlClient {
         int major = Integer.parseInt(m.group(1));
         int minor = Integer.parseInt(m.group(2));
         if (major == 0) {
-            return minor >= 27;
+            return minor >= ksqlMinor;
         }
         if (major >= 5) {
-            return major > 7 || (major == 7 && minor >= 3);
+            return major > 7 || (major == 7 && minor >= platformMinor);
         }
         return true;
     }
