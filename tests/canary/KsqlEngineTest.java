@@ -660,6 +660,32 @@ class KsqlEngineTest {
         }
 
         @Test
+        void preflight_refuses_key_hash_in_one_line_on_a_server_without_md5_and_accepts_it_where_describe_function_finds_md5() {
+            Context ctx = context("orders", "routing: key-hash\n");
+            for (String old : List.of("0.28.1", "0.29.0", "7.3.0", "7.4.2")) {
+                server.reply("GET", "/info", 200, info(old)).reply("POST", "/ksql", 400, KsqlFixtures.functionNotFound("MD5"));
+                KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned(ctx), false), old);
+                assertEquals(KsqlException.Kind.UNSUPPORTED, e.kind());
+                assertOneLine(e.getMessage());
+                assertEquals("ksqlDB at " + server.endpoint() + " is version " + old + ", which cannot hash the key: key-hash routing"
+                        + " needs the MD5 function (DESCRIBE FUNCTION MD5 finds none), which came in Confluent Platform 7.5.0"
+                        + " (no ksqlDB 0.x release has it); use routing random or partitions on this server", e.getMessage());
+            }
+            assertEquals(List.of("DESCRIBE FUNCTION MD5;", "DESCRIBE FUNCTION MD5;", "DESCRIBE FUNCTION MD5;", "DESCRIBE FUNCTION MD5;"),
+                    statements(), "asked before SHOW PROPERTIES, and nothing created");
+
+            server.reply("GET", "/info", 200, info("7.5.0")).ksql(KsqlFixtures.describeFunction("MD5"))
+                    .ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            engine(ctx).preflight(planned(ctx), false);
+            assertEquals(List.of("DESCRIBE FUNCTION MD5;", "SHOW PROPERTIES;"), statements().subList(4, 6));
+
+            Context random = context("rorders", "");
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            engine(random).preflight(planned(random), false);
+            assertEquals("SHOW PROPERTIES;", statements().get(6), "random routing does not need MD5");
+        }
+
+        @Test
         void preflight_refuses_in_one_line_a_server_without_header_columns_when_a_rule_reads_a_header() {
             Context ctx = context("orders", "rules:\n  - header:tenant=beta\n");
             MigrationState planned = planned(ctx).withRoute(0.0, ctx.rules(), null);
@@ -801,6 +827,19 @@ class KsqlEngineTest {
                         "cannot read the record header(s) 'tenant' the rules match: header columns beside a value schema from"
                                 + " Schema Registry need ksqlDB 0.27.0 or newer");
                 assertEquals(List.of("GET /info"), paths(), "refused before any statement");
+                assertEquals(null, kit.state());
+            }
+        }
+
+        @Test
+        void key_hash_on_ksqldb_0_29_is_one_line_naming_the_version_needed_and_nothing_changes() throws Exception {
+            server.reply("GET", "/info", 200, info("0.29.0")).reply("POST", "/ksql", 400, KsqlFixtures.functionNotFound("MD5"));
+            try (Kit kit = new Kit(dir, 2, "engine: ksqldb\nvalue_format: JSON_SR\nrouting: key-hash\nksqldb:\n  endpoint: "
+                    + server.endpoint() + "\n")) {
+                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 3,
+                        "is version 0.29.0, which cannot hash the key: key-hash routing needs the MD5 function (DESCRIBE FUNCTION MD5"
+                                + " finds none), which came in Confluent Platform 7.5.0");
+                assertEquals(List.of("DESCRIBE FUNCTION MD5;"), statements(), "refused before any other statement");
                 assertEquals(null, kit.state());
             }
         }

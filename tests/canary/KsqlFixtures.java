@@ -69,6 +69,33 @@ final class KsqlFixtures {
             {"@type":"generic_error","error_code":40300,"message":"Forbidden: KsqlAdmin role required"}
             """;
 
+    /**
+     * DESCRIBE FUNCTION of a function the server has; mirrors ksqlDB's {@code FunctionDescriptionList}
+     * ({@code @type describe_function}: name, description, author, version, path, functions of {@code FunctionInfo}
+     * with {@code ArgumentInfo} arguments, type).
+     */
+    static String describeFunction(String name) {
+        return """
+                [{"@type":"describe_function","statementText":"DESCRIBE FUNCTION %s;","warnings":[],
+                  "name":"%s","description":"Returns the hex-encoded MD5 hash of the input string","author":"Confluent",
+                  "version":"","path":"internal",
+                  "functions":[{"arguments":[{"name":"input","type":"VARCHAR","description":"","isVariadic":false}],
+                                "returnType":"VARCHAR","description":""}],
+                  "type":"SCALAR"}]
+                """.formatted(name, name);
+    }
+
+    /**
+     * DESCRIBE FUNCTION of a function the server lacks; mirrors {@code KsqlStatementErrorMessage} with the message of
+     * {@code InternalFunctionRegistry}.
+     */
+    static String functionNotFound(String name) {
+        return """
+                {"@type":"statement_error","error_code":40001,
+                 "message":"Can't find any functions with the name '%s'","statementText":"DESCRIBE FUNCTION %s;","entities":[]}
+                """.formatted(name, name);
+    }
+
     static String info(String version) {
         return """
                 {"KsqlServerInfo":{"version":"%s","kafkaClusterId":"lkc-12345","ksqlServiceId":"pksqlc-abcde",

@@ -64,6 +64,12 @@ public final class KsqlClient {
      */
     public static final String HEADER_COLUMNS_MIN_VERSION = "0.27.0";
 
+    /**
+     * The {@code MD5} function, which key-hash routing needs, arrived in Confluent Platform 7.5.0 (ksqlDB pull request
+     * 9880, May 2023); no standalone ksqlDB release (0.28, 0.29) and no Confluent Platform before 7.5 has it.
+     */
+    public static final String MD5_MIN_VERSION = "7.5.0";
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern QUERY_ID = Pattern.compile("[A-Za-z0-9_]+");
     private static final Pattern VERSION = Pattern.compile("^v?(\\d+)\\.(\\d+)");
@@ -299,6 +305,25 @@ public final class KsqlClient {
         return processingGuarantee(properties)
                 .map(v -> v.toLowerCase(Locale.ROOT).startsWith("exactly_once"))
                 .orElse(false);
+    }
+
+    /**
+     * Whether the server knows a function, asked with {@code DESCRIBE FUNCTION name}: a {@code describe_function} entity
+     * means yes; ksqlDB's statement error "Can't find any functions with the name" means no. Any other error is thrown.
+     */
+    public boolean hasFunction(String name) {
+        if (!QUERY_ID.matcher(name).matches()) {
+            throw new IllegalArgumentException("not a function name: " + name);
+        }
+        try {
+            return execute("DESCRIBE FUNCTION " + name + ";").stream()
+                    .anyMatch(e -> name.equalsIgnoreCase(e.path("name").asText()));
+        } catch (KsqlException e) {
+            if (e.kind() == KsqlException.Kind.STATEMENT && e.getMessage().contains("Can't find any functions")) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     /** {@code PAUSE <queryId>}; checks first that the server is 0.28 or newer. */

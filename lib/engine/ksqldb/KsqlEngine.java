@@ -131,7 +131,8 @@ public final class KsqlEngine implements Engine {
     public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
         sourceFormat();
         checkRouting(planned, planned);
-        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules.
+        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules;
+        // with key-hash routing, DESCRIBE FUNCTION MD5.
         requireVersion(planned);
         Map<String, String> properties = client.showProperties();
         if (!KsqlClient.isExactlyOnce(properties)) {
@@ -162,6 +163,12 @@ public final class KsqlEngine implements Engine {
             cannot.add("read the record header(s) " + String.join(", ", headers.stream().map(h -> "'" + h + "'").toList())
                     + " the rules match: header columns beside a value schema from Schema Registry need ksqlDB "
                     + KsqlClient.HEADER_COLUMNS_MIN_VERSION + " or newer (Confluent Platform 7.3+)");
+        }
+        if (cannot.isEmpty() && routing(planned) == Routing.KEY_HASH && !client.hasFunction("MD5")) {
+            // asked, not inferred from the version: Confluent Cloud reports versions that are not release numbers
+            cannot.add("hash the key: key-hash routing needs the MD5 function (DESCRIBE FUNCTION MD5 finds none), which came in"
+                    + " Confluent Platform " + KsqlClient.MD5_MIN_VERSION + " (no ksqlDB 0.x release has it); use routing random or"
+                    + " partitions on this server");
         }
         if (!cannot.isEmpty()) {
             throw new KsqlException(KsqlException.Kind.UNSUPPORTED, "ksqlDB at " + client.endpoint() + " is version " + version
