@@ -46,7 +46,10 @@ public interface Engine extends AutoCloseable {
      */
     void pause(MigrationState state, Duration timeout);
 
-    /** Applies a new routing to the engine: {@code next} holds its share, rules and partitions (it is not written yet). */
+    /**
+     * Applies a new routing to the engine: {@code next} holds its share, rules and partitions. It is written to the state
+     * (run flag on) before: applying may start routing at once (ksqlDB's CREATE OR REPLACE restarts a paused query).
+     */
     void applyRouting(MigrationState next);
 
     /** The position routing has reached on the original topic, per partition (routing paused). */

@@ -405,6 +405,11 @@ public final class KsqlEngine implements Engine {
         return KsqlStatements.routingDecision(routing(state), state.share(), keyColumn(), state.newPartitions(), state.rules(), headers);
     }
 
+    /**
+     * {@code CREATE OR REPLACE} of the rating query. ksqlDB builds the replacement as a new query object that starts running,
+     * even when the old one was paused: routing resumes with this statement, so the caller writes {@code next} to the state
+     * (run flag on) before calling this.
+     */
     @Override
     public void applyRouting(MigrationState next) {
         Map<Integer, Long> start = next.startOffsets();
@@ -412,7 +417,8 @@ public final class KsqlEngine implements Engine {
                 KsqlStatements.QUERY_PROPERTIES);
         progress.accept("replaced the rating query: share " + Text.percent(next.share()) + " to the new version"
                 + (next.newPartitions() == null ? "" : " (partitions " + next.newPartitions() + ")")
-                + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules())));
+                + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules()))
+                + "; the replace restarted the rating query (a replaced query runs even if it was paused)");
     }
 
     // ------------------------------------------------------------------ position and counts
