@@ -613,6 +613,55 @@ class KsqlEngineTest {
         }
 
         @Test
+        void after_an_unclear_answer_to_a_create_the_stream_list_decides_whether_to_send_it_again() {
+            Context ctx = context("orders", "");
+            KsqlStatements.Names n = KsqlStatements.Names.of("orders");
+            String source = "CREATE STREAM ORDERS_CANARY_SOURCE (CANARY_KEY STRING KEY) "
+                    + "WITH (KAFKA_TOPIC='orders', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON_SR');";
+            server.ksql(KsqlFixtures.streams())
+                    .reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500)      // the source: unclear
+                    .ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE"))                  // ... it ran
+                    .reply("POST", "/ksql", 503, KsqlFixtures.GENERIC_ERROR_503)      // the rating stream: unclear
+                    .ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE"))                  // ... it did not run
+                    .ksql(KsqlFixtures.commandStatus("rated", 21))                       // sent again
+                    .ksql(KsqlFixtures.commandStatus("legacy", 22))
+                    .ksql(KsqlFixtures.commandStatus("new", 23))
+                    .ksql(queries(n, "RUNNING", "RUNNING"));
+
+            engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
+
+            List<String> sent = statements();
+            assertEquals(List.of("SHOW STREAMS;", source, "SHOW STREAMS;"), sent.subList(0, 3), "the source is not created twice");
+            assertTrue(sent.get(3).startsWith("CREATE STREAM ORDERS_RATED"), sent.get(3));
+            assertEquals("SHOW STREAMS;", sent.get(4));
+            assertEquals(sent.get(3), sent.get(5), "the rating stream did not exist: sent again");
+            assertEquals(9, sent.size(), sent.toString());
+            assertTrue(progress.stream().anyMatch(l -> l.contains("the server shows it ran (create stream ORDERS_CANARY_SOURCE): not sent again")),
+                    progress.toString());
+        }
+
+        @Test
+        void after_an_unclear_answer_to_a_replace_the_rating_querys_statement_decides() {
+            Context ctx = context("orders", "");
+            KsqlStatements.Names n = KsqlStatements.Names.of("orders");
+            MigrationState s = routing(ctx, start, 0.1, "random");
+            MigrationState next = s.withRoute(0.5, s.rules(), s.newPartitions());
+            String replace = KsqlStatements.replaceRatingStream(n, start, 1, Routing.RANDOM, 0.5, "CANARY_KEY");
+            String ran = KsqlFixtures.queriesExtended(new Query(ratingId(n), n.ratedStream(), n.sourceStream(), group(ratingId(n)), "RUNNING"))
+                    .replace("CREATE STREAM " + n.ratedStream() + " AS SELECT ...", replace.replace("'", "\\u0027"));
+            server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).ksql(ran);
+
+            engine(ctx).applyRouting(next);
+
+            assertEquals(List.of(replace, "SHOW QUERIES EXTENDED;"), statements(), "the server runs the new statement: not sent again");
+
+            server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).ksql(queries(n, "RUNNING", "RUNNING"))
+                    .ksql(KsqlFixtures.commandStatus("replace", 30));
+            engine(ctx).applyRouting(next);
+            assertEquals(List.of(replace, "SHOW QUERIES EXTENDED;", replace), statements().subList(2, 5), "still the old statement: sent again");
+        }
+
+        @Test
         void streams_that_existed_before_a_failed_create_are_left_alone() {
             Context ctx = context("orders", "");
             server.ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE"))

@@ -42,13 +42,16 @@ import canary.common.Text;
  *   <li>The client remembers the highest {@code commandSequenceNumber} ksqlDB returned and sends
  *       it with the next {@code /ksql} request, so a statement waits until the server has run the
  *       earlier ones (for example a filter query over a stream created by the previous call).</li>
- *   <li>5xx answers, refused connections and timeouts are retried a bounded number of times with
- *       exponential backoff; 4xx answers are not retried.</li>
+ *   <li>Only what is safe to repeat is retried, a bounded number of times with exponential backoff: a request that never
+ *       left (connection refused, unknown host, no connection), GETs, and statements that change nothing or are
+ *       idempotent ({@code SHOW}, {@code DESCRIBE}, {@code LIST}, {@code EXPLAIN}, {@code DROP ... IF EXISTS}). A statement
+ *       that changes something and gets a 5xx or no answer is not repeated: it fails with
+ *       {@link KsqlException.Kind#AMBIGUOUS}, and the caller reads the server's state to decide. 4xx answers are not
+ *       retried.</li>
  *   <li>Errors become a {@link KsqlException} with one line for the user.</li>
  * </ul>
  *
- * <p>Retrying a {@code /ksql} POST after a 5xx can meet a statement the server did run before it
- * failed; callers that must be idempotent check {@link #showQueriesExtended()} before re-creating.
+ * <p>A {@code CREATE} repeated after a 5xx can meet a statement the server did run before it failed, hence no retry.
  */
 public final class KsqlClient {
 
@@ -227,10 +230,16 @@ public final class KsqlClient {
         if (sequence >= 0) {
             body.put("commandSequenceNumber", sequence);
         }
-        Answer answer = send("POST", "/ksql", body.toString(), false);
+        boolean repeatable = safeToRepeat(statements);
+        Answer answer = send("POST", "/ksql", body.toString(), false, repeatable ? null : statements);
         JsonNode json = parse(answer, "/ksql");
         if (answer.status / 100 != 2) {
             rememberSequenceNumbers(json.path("entities"));
+            if (answer.status >= 500 && !repeatable) {
+                throw new KsqlException(KsqlException.Kind.AMBIGUOUS, "ksqlDB at " + endpoint + " failed while running \""
+                        + abbreviate(statements) + "\" (HTTP " + answer.status + ": " + orUnknown(Text.firstLine(json.path("message").asText("")))
+                        + "): it may have run it, so it was not sent again", answer.status, json.path("error_code").asInt(-1), statements, null);
+            }
             throw errorFrom(answer.status, json, statements);
         }
         if (!json.isArray()) {
@@ -402,7 +411,7 @@ public final class KsqlClient {
 
     /** {@code GET /info}: the server's version, Kafka cluster id, service id and status. */
     public ServerInfo info() {
-        Answer answer = send("GET", "/info", null, false);
+        Answer answer = send("GET", "/info", null, false, null);
         JsonNode json = parse(answer, "/info");
         if (answer.status / 100 != 2) {
             throw errorFrom(answer.status, json, null);
@@ -427,7 +436,7 @@ public final class KsqlClient {
      * result, not an error, so it is returned (not retried).
      */
     public Health healthcheck() {
-        Answer answer = send("GET", "/healthcheck", null, true);
+        Answer answer = send("GET", "/healthcheck", null, true, null);
         JsonNode json = parse(answer, "/healthcheck");
         if (answer.status / 100 != 2 && !json.has("isHealthy")) {
             throw errorFrom(answer.status, json, null);
@@ -441,7 +450,40 @@ public final class KsqlClient {
     private record Answer(int status, String body) {
     }
 
-    private Answer send(String method, String path, String body, boolean answerOn503) {
+    /**
+     * True when every statement in {@code statements} can be sent again without changing the outcome: it reads
+     * ({@code SHOW}, {@code DESCRIBE}, {@code LIST}, {@code EXPLAIN}) or drops only if it exists.
+     */
+    public static boolean safeToRepeat(String statements) {
+        List<String> each = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        boolean quoted = false;
+        for (char c : statements.toCharArray()) {
+            if (c == '\'') {
+                quoted = !quoted;
+            }
+            if (c == ';' && !quoted) {
+                each.add(current.toString());
+                current.setLength(0);
+            } else {
+                current.append(c);
+            }
+        }
+        if (!current.toString().isBlank()) {
+            each.add(current.toString());
+        }
+        return !each.isEmpty() && each.stream().map(t -> t.trim().replaceAll("\\s+", " ").toUpperCase(Locale.ROOT)).allMatch(t ->
+                t.startsWith("SHOW ") || t.startsWith("LIST ") || t.startsWith("DESCRIBE ") || t.startsWith("EXPLAIN ")
+                        || t.startsWith("DROP STREAM IF EXISTS ") || t.startsWith("DROP TABLE IF EXISTS "));
+    }
+
+    /**
+     * Sends a request, retrying what is safe to repeat.
+     *
+     * @param changing the statements of a POST that is not safe to repeat, or null: such a request is retried only when it
+     *                 never left (no connection), and a 5xx answer is returned at once
+     */
+    private Answer send(String method, String path, String body, boolean answerOn503, String changing) {
         URI uri = endpoint.resolve(path);
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(requestTimeout)
@@ -468,11 +510,15 @@ public final class KsqlClient {
                 last = new Answer(response.statusCode(), response.body());
                 lastFailure = null;
                 boolean serverError = last.status >= 500 && !(answerOn503 && last.status == 503);
-                if (!serverError) {
+                if (!serverError || changing != null) {
                     return last;
                 }
             } catch (IOException e) {
                 lastFailure = e;
+                if (changing != null && !neverSent(e)) {
+                    throw new KsqlException(KsqlException.Kind.AMBIGUOUS, "ksqlDB at " + endpoint + " gave no answer to \""
+                            + abbreviate(changing) + "\" (" + reason(e) + "): it may have run it, so it was not sent again", -1, -1, changing, e);
+                }
             } catch (UnresolvedAddressException e) {
                 lastFailure = e;
             } catch (InterruptedException e) {
@@ -488,6 +534,17 @@ public final class KsqlClient {
                     -1, -1, null, lastFailure);
         }
         return last;
+    }
+
+    /** True when the request cannot have reached the server: no connection was made. */
+    private static boolean neverSent(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException || t instanceof UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException || t instanceof java.net.NoRouteToHostException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void pause(Duration duration) {

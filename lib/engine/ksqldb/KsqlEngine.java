@@ -251,7 +251,9 @@ public final class KsqlEngine implements Engine {
                     progress.accept("stream " + stream + " already exists on ksqlDB");
                     continue;
                 }
-                client.execute(plan.get(i), KsqlStatements.QUERY_PROPERTIES);
+                String statement = plan.get(i);
+                runDeciding(() -> client.execute(statement, KsqlStatements.QUERY_PROPERTIES), "create stream " + stream,
+                        () -> existingStreams().contains(stream.toUpperCase(Locale.ROOT)));
                 created.add(stream);
                 progress.accept("created stream " + stream);
             }
@@ -336,7 +338,7 @@ public final class KsqlEngine implements Engine {
         String rating = ids(state).get(RATING);
         KsqlQuery q = query(rating);
         if (!q.running()) {
-            client.resume(rating);
+            runDeciding(() -> client.resume(rating), "resume " + rating, () -> query(rating).statusCount().containsKey("RUNNING"));
             progress.accept("resumed the rating query " + rating);
         }
         Waits.untilNothingLeft("the rating query " + rating + " runs on every ksqlDB server", timeout, progress, () -> {
@@ -352,7 +354,7 @@ public final class KsqlEngine implements Engine {
         String rating = ids.get(RATING);
         KsqlQuery q = query(rating);
         if (!q.paused()) {
-            client.pause(rating);
+            runDeciding(() -> client.pause(rating), "pause " + rating, () -> query(rating).statusCount().containsKey("PAUSED"));
             progress.accept("paused the rating query " + rating);
             Waits.untilNothingLeft("the rating query " + rating + " is paused on every ksqlDB server", timeout, progress, () -> {
                 KsqlQuery now = query(rating);
@@ -365,6 +367,34 @@ public final class KsqlEngine implements Engine {
             Waits.untilNothingLeft("the " + role + " filter query " + ids.get(role) + " has processed every record of " + ctx.ratedTopic(),
                     timeout, progress, () -> Lag.remaining(role + " filter query", cluster.unprocessed(group, ctx.ratedTopic(), timeout)));
         }
+    }
+
+    /**
+     * Sends a statement that changes something. When ksqlDB's answer leaves open whether it ran (a 5xx, no answer: the
+     * client does not repeat such statements), reads the server's state with {@code ran} and sends it again only if it did
+     * not run.
+     */
+    private void runDeciding(Runnable send, String what, java.util.function.BooleanSupplier ran) {
+        try {
+            send.run();
+        } catch (KsqlException e) {
+            if (e.kind() != KsqlException.Kind.AMBIGUOUS) {
+                throw e;
+            }
+            progress.accept(Text.firstLine(e.getMessage()) + "; reading the server's state to decide");
+            if (ran.getAsBoolean()) {
+                progress.accept("the server shows it ran (" + what + "): not sent again");
+                return;
+            }
+            progress.accept("the server shows it did not run (" + what + "): sending it again");
+            send.run();
+        }
+    }
+
+    /** Two statements compare equal whatever their spacing and final semicolon. */
+    static boolean sameStatement(String a, String b) {
+        java.util.function.UnaryOperator<String> norm = t -> t == null ? "" : t.trim().replaceAll("\\s+", " ").replaceAll(";$", "");
+        return norm.apply(a).equalsIgnoreCase(norm.apply(b));
     }
 
     private void failOnError(KsqlQuery q) {
@@ -413,8 +443,11 @@ public final class KsqlEngine implements Engine {
     @Override
     public void applyRouting(MigrationState next) {
         Map<Integer, Long> start = next.startOffsets();
-        client.execute(KsqlStatements.ratingStream(true, names, start, start.size(), decision(next, headerColumns(next))),
-                KsqlStatements.QUERY_PROPERTIES);
+        String replace = KsqlStatements.ratingStream(true, names, start, start.size(), decision(next, headerColumns(next)));
+        // after an unclear answer: the replace ran if the rating query now runs this very statement
+        runDeciding(() -> client.execute(replace, KsqlStatements.QUERY_PROPERTIES), "replace the rating query",
+                () -> client.showQueriesExtended().stream().anyMatch(q -> q.writes(names.ratedStream())
+                        && sameStatement(q.queryString(), replace)));
         progress.accept("replaced the rating query: share " + Text.percent(next.share()) + " to the new version"
                 + (next.newPartitions() == null ? "" : " (partitions " + next.newPartitions() + ")")
                 + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules()))
