@@ -174,6 +174,20 @@ class KsqlEngineTest {
         return KsqlFixtures.info(version);
     }
 
+    /** The answers to preflight's probe of the value columns: CREATE, DESCRIBE, DROP of {@code <TOPIC>_CANARY_PROBE}. */
+    void scriptProbe(String topic, String... valueColumns) {
+        String probe = KsqlStatements.Names.of(topic).probeStream();
+        server.ksql(KsqlFixtures.commandStatus("CREATE STREAM " + probe + " ...;", 1))
+                .ksql(KsqlFixtures.sourceDescription(probe, topic, valueColumns))
+                .ksql(KsqlFixtures.commandStatus("DROP STREAM IF EXISTS " + probe + ";", 2));
+    }
+
+    static List<String> probeStatements(String topic) {
+        String probe = KsqlStatements.Names.of(topic).probeStream();
+        return List.of("CREATE STREAM " + probe + " WITH (KAFKA_TOPIC='" + topic + "', KEY_FORMAT='NONE', VALUE_FORMAT='JSON_SR');",
+                "DESCRIBE " + probe + ";", "DROP STREAM IF EXISTS " + probe + ";");
+    }
+
     /** The ksql text of every /ksql request, in order. */
     List<String> statements() {
         return server.requests().stream().filter(r -> r.path().equals("/ksql")).map(KsqlReplayServer.Recorded::ksql).toList();
@@ -688,10 +702,12 @@ class KsqlEngineTest {
             assertEquals("SHOW PROPERTIES;", statements().get(0));
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.SHOW_PROPERTIES_OLD);
+            scriptProbe("orders", "ID", "AMOUNT");
             engine(ctx).preflight(planned(ctx), true);
             assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ") && l.contains("at_least_once")), progress.toString());
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            scriptProbe("orders", "ID", "AMOUNT");
             engine(ctx).preflight(planned(ctx), false);
         }
 
@@ -725,13 +741,15 @@ class KsqlEngineTest {
 
             server.reply("GET", "/info", 200, info("7.5.0")).ksql(KsqlFixtures.describeFunction("MD5"))
                     .ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            scriptProbe("orders", "ID");
             engine(ctx).preflight(planned(ctx), false);
             assertEquals(List.of("DESCRIBE FUNCTION MD5;", "SHOW PROPERTIES;"), statements().subList(4, 6));
 
             Context random = context("rorders", "");
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            scriptProbe("rorders", "ID");
             engine(random).preflight(planned(random), false);
-            assertEquals("SHOW PROPERTIES;", statements().get(6), "random routing does not need MD5");
+            assertEquals("SHOW PROPERTIES;", statements().get(9), "random routing does not need MD5");
         }
 
         @Test
@@ -754,6 +772,7 @@ class KsqlEngineTest {
             assertEquals(List.of("GET /info", "GET /info", "GET /info", "GET /info"), paths(), "nothing else was asked");
 
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            scriptProbe("orders", "ID");
             engine(ctx).preflight(planned, false);
         }
 
@@ -773,6 +792,27 @@ class KsqlEngineTest {
                     key.getMessage());
             engine(ctx).checkRouting(running, running.withRoute(0.1, Rule.parseAll(List.of("key:a", "legacy:key-prefix:vip-")), null));
             assertTrue(server.requests().isEmpty(), "decided from the state and the context, without the server");
+        }
+
+        @Test
+        void preflight_refuses_in_one_line_value_columns_named_like_the_canarys_or_ksqldbs_own_and_drops_its_probe() {
+            Context ctx = context("orders", "");
+            for (String clash : List.of("CANARY_KEY", "FOR_NEW", "ROWTIME", "ROWPARTITION", "ROWOFFSET", "CANARY_HEADER_1")) {
+                server.reply("GET", "/info", 200, info("7.5.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+                scriptProbe("orders", "ID", clash, "AMOUNT");
+                int before = statements().size();
+                UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(planned(ctx), false), clash);
+                assertOneLine(e.getMessage());
+                assertEquals(UserException.BAD_INPUT, e.exitCode(), e.getMessage());
+                assertEquals("the value schema of orders (as ksqlDB infers it from Schema Registry) has the column(s) " + clash
+                        + ": engine ksqldb names columns CANARY_KEY, FOR_NEW, ROWTIME, ROWPARTITION, ROWOFFSET and CANARY_HEADER_<n>"
+                        + " itself, so its queries would clash; use engine router for this topic", e.getMessage());
+                assertEquals(probeStatements("orders"), statements().subList(before + 1, before + 4),
+                        "the probe has no key column and is dropped without its topic");
+            }
+            server.reply("GET", "/info", 200, info("7.5.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            scriptProbe("orders", "ID", "ROWTIME_LOCAL", "FOR_NEWS");
+            engine(ctx).preflight(planned(ctx), false);
         }
 
         @Test
@@ -907,8 +947,9 @@ class KsqlEngineTest {
             try (Kit kit = kit(server.endpoint().toString())) {
                 KsqlStatements.Names n = KsqlStatements.Names.of(kit.topic);
                 server.reply("GET", "/info", 200, info("0.29.0"))
-                        .ksql(KsqlFixtures.showProperties("exactly_once_v2"))
-                        .ksql(KsqlFixtures.streams())
+                        .ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+                scriptProbe(kit.topic, "ID");
+                server.ksql(KsqlFixtures.streams())
                         .ksql(KsqlFixtures.commandStatus("source", 5))
                         .reply("POST", "/ksql", 400, """
                                 {"@type":"statement_error","error_code":40001,
@@ -923,11 +964,13 @@ class KsqlEngineTest {
 
                 BadInputTest.assertOneLine(run, 3, "ksqlDB rejected \"CREATE STREAM X_RATED ...;\": Invalid value for FOR_NEW");
                 List<String> sent = statements();
-                assertEquals(List.of("SHOW PROPERTIES;", "SHOW STREAMS;"), sent.subList(0, 2));
-                assertTrue(sent.get(2).startsWith("CREATE STREAM " + n.sourceStream()), sent.toString());
-                assertTrue(sent.get(3).startsWith("CREATE STREAM " + n.ratedStream()), sent.toString());
-                assertEquals("DROP STREAM IF EXISTS " + n.sourceStream() + ";", sent.get(4), "the engine drops what it created");
-                assertEquals(drops(n), sent.subList(5, sent.size()), "the migration's undo removes everything, idempotently");
+                sent = sent.subList(4, sent.size());
+                assertEquals(List.of("SHOW PROPERTIES;", "SHOW STREAMS;"), List.of(statements().get(0), sent.get(0)));
+                assertEquals(probeStatements(kit.topic), statements().subList(1, 4));
+                assertTrue(sent.get(1).startsWith("CREATE STREAM " + n.sourceStream()), sent.toString());
+                assertTrue(sent.get(2).startsWith("CREATE STREAM " + n.ratedStream()), sent.toString());
+                assertEquals("DROP STREAM IF EXISTS " + n.sourceStream() + ";", sent.get(3), "the engine drops what it created");
+                assertEquals(drops(n), sent.subList(4, sent.size()), "the migration's undo removes everything, idempotently");
                 assertEquals(null, kit.state(), "no migration state is left");
                 assertTrue(run.out().contains("migration failed"), run.out());
             }

@@ -96,6 +96,27 @@ final class KsqlFixtures {
                 """.formatted(name, name);
     }
 
+    /**
+     * DESCRIBE of a stream with a key column and the given value columns (all STRING); mirrors {@code SourceDescriptionEntity}
+     * ({@code @type sourceDescription}) holding a {@code SourceDescription}: its {@code fields} are {@code FieldInfo}
+     * (name, {@code schema} a {@code SchemaInfo}, {@code fieldType} KEY or HEADER, absent for a value column).
+     */
+    static String sourceDescription(String name, String topic, String... valueColumns) {
+        StringBuilder fields = new StringBuilder();
+        for (String c : valueColumns) {
+            fields.append(fields.length() == 0 ? "" : ",").append("{\"name\":\"").append(c).append("\",\"schema\":{\"type\":\"STRING\",\"fields\":null,\"memberSchema\":null}}");
+        }
+        return """
+                [{"@type":"sourceDescription","statementText":"DESCRIBE %s;","warnings":[],
+                  "sourceDescription":{"name":"%s","windowType":null,"readQueries":[],"writeQueries":[],
+                    "fields":[%s],
+                    "type":"STREAM","timestamp":"","statistics":"","errorStats":"","extended":false,"keyFormat":"NONE",
+                    "valueFormat":"JSON_SR","topic":"%s","partitions":0,"replication":0,
+                    "statement":"CREATE STREAM %s WITH (KAFKA_TOPIC='%s', KEY_FORMAT='NONE', VALUE_FORMAT='JSON_SR');",
+                    "queryOffsetSummaries":[],"sourceConstraints":[],"clusterStatistics":[],"clusterErrorStats":[]}}]
+                """.formatted(name, name, fields, topic, name, topic);
+    }
+
     static String info(String version) {
         return """
                 {"KsqlServerInfo":{"version":"%s","kafkaClusterId":"lkc-12345","ksqlServiceId":"pksqlc-abcde",

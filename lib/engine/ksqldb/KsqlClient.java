@@ -335,6 +335,22 @@ public final class KsqlClient {
         }
     }
 
+    /**
+     * {@code DESCRIBE <source>}: the value columns of a stream, in order (the fields of ksqlDB's {@code SourceDescription}
+     * that are neither KEY nor HEADER columns).
+     */
+    public List<String> valueColumns(String source) {
+        requireQueryId(source);
+        JsonNode entity = single(execute("DESCRIBE " + source + ";"), "sourceDescription");
+        List<String> columns = new ArrayList<>();
+        for (JsonNode field : entity.path("sourceDescription").path("fields")) {
+            if (!field.hasNonNull("fieldType")) {
+                columns.add(field.path("name").asText());
+            }
+        }
+        return columns;
+    }
+
     /** {@code PAUSE <queryId>}; checks first that the server is 0.28 or newer. */
     public List<JsonNode> pause(String queryId) {
         requirePauseResume("PAUSE");

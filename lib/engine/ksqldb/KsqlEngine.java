@@ -145,6 +145,37 @@ public final class KsqlEngine implements Engine {
             }
             progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
         }
+        requireFreeColumnNames(valueColumns());
+    }
+
+    /**
+     * Names the rating query gives columns of its own ({@link #KEY_COLUMN}, {@code FOR_NEW}) and ksqlDB's pseudo-columns: a
+     * value column of the original topic with one of these names would clash.
+     */
+    static final List<String> RESERVED_COLUMNS = List.of(KEY_COLUMN, KsqlStatements.FOR_NEW, "ROWTIME", "ROWPARTITION", "ROWOFFSET");
+
+    /**
+     * The value columns ksqlDB infers from Schema Registry for the original topic, read through a probe stream that is created
+     * (no key column, so nothing clashes), described and dropped at once (without its topic).
+     */
+    List<String> valueColumns() {
+        SourceFormat format = sourceFormat();
+        try {
+            client.execute(KsqlStatements.createProbeStream(names, format));
+            return client.valueColumns(names.probeStream());
+        } finally {
+            client.execute(KsqlStatements.dropProbeStream(names));
+        }
+    }
+
+    /** Refuses in one line value columns whose names the canary or ksqlDB use. */
+    void requireFreeColumnNames(List<String> valueColumns) {
+        List<String> clash = valueColumns.stream().filter(c -> RESERVED_COLUMNS.contains(c) || c.startsWith(HEADER_COLUMN)).toList();
+        if (!clash.isEmpty()) {
+            throw new UserException("the value schema of " + ctx.topic() + " (as ksqlDB infers it from Schema Registry) has the column(s) "
+                    + String.join(", ", clash) + ": engine ksqldb names columns " + String.join(", ", RESERVED_COLUMNS) + " and "
+                    + HEADER_COLUMN + "<n> itself, so its queries would clash; use engine router for this topic");
+        }
     }
 
     /**

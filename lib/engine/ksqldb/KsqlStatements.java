@@ -92,6 +92,11 @@ public final class KsqlStatements {
             return prefix + "_RATED";
         }
 
+        /** A stream that preflight creates over the original topic to read its value columns, and drops at once. */
+        public String probeStream() {
+            return prefix + "_CANARY_PROBE";
+        }
+
         public String legacyStream() {
             return prefix + "_LEGACY";
         }
@@ -265,6 +270,20 @@ public final class KsqlStatements {
     }
 
     /** {@code DROP STREAM IF EXISTS <stream> DELETE TOPIC;} for a derived stream. */
+    /**
+     * The probe over the original topic: no key column (KEY_FORMAT NONE), value columns inferred from Schema Registry, for
+     * example {@code CREATE STREAM ORDERS_CANARY_PROBE WITH (KAFKA_TOPIC='orders', KEY_FORMAT='NONE', VALUE_FORMAT='AVRO');}
+     */
+    public static String createProbeStream(Names names, SourceFormat format) {
+        return "CREATE STREAM " + names.probeStream() + " WITH (KAFKA_TOPIC=" + literal(names.topic()) + ", KEY_FORMAT='NONE', VALUE_FORMAT='"
+                + format.valueFormat().toUpperCase(Locale.ROOT) + "');";
+    }
+
+    /** Drops the probe, never its topic (the producers' original topic). */
+    public static String dropProbeStream(Names names) {
+        return "DROP STREAM IF EXISTS " + names.probeStream() + ";";
+    }
+
     public static String dropWithTopic(String stream) {
         requireIdentifier(stream, "stream");
         return "DROP STREAM IF EXISTS " + stream + " DELETE TOPIC;";
