@@ -557,6 +557,7 @@ class KsqlEngineTest {
             commit(group(ratingId(n)), topic, Map.of(0, 17L, 1, 3L));
             KsqlEngine engine = engine(ctx);
             scriptPause(n, 100);
+            server.ksql(KsqlFixtures.showProperties("exactly_once_v2", 300));
             for (int i = 0; i < 4; i++) {
                 server.ksql(KsqlFixtures.commandStatus("drop", 101 + i));
             }
@@ -569,6 +570,7 @@ class KsqlEngineTest {
             // (records below it were legacy's); partition 2: the group committed nothing, so nothing was routed
             assertEquals(Map.of(0, 17L, 1, 9L, 2, 0L), position);
             List<String> expected = new ArrayList<>(pauseStatements(n));
+            expected.add("SHOW PROPERTIES;");
             expected.addAll(drops(n));
             assertEquals(expected, statements());
             assertAuthOnEveryRequest();

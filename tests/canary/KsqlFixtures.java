@@ -156,14 +156,23 @@ final class KsqlFixtures {
 
     /** SHOW PROPERTIES as current servers answer: a list of name/scope/value. */
     static String showProperties(String guarantee) {
+        return showProperties(guarantee, 2000);
+    }
+
+    /**
+     * SHOW PROPERTIES with a commit interval; mirrors ksqlDB's {@code PropertiesList} ({@code @type properties}: a list of
+     * {@code Property} name, scope, value; {@code overwrittenProperties}, {@code defaultProperties}).
+     */
+    static String showProperties(String guarantee, long commitIntervalMs) {
         return """
                 [{"@type":"properties","statementText":"SHOW PROPERTIES;","warnings":[],
                   "properties":[
                     {"name":"ksql.streams.auto.offset.reset","scope":"KSQL","value":"latest"},
+                    {"name":"ksql.streams.commit.interval.ms","scope":"KSQL","value":"%d"},
                     {"name":"ksql.streams.processing.guarantee","scope":"KSQL","value":"%s"},
                     {"name":"ksql.service.id","scope":"KSQL","value":"pksqlc-abcde"}],
                   "overwrittenProperties":[],"defaultProperties":["ksql.streams.auto.offset.reset"]}]
-                """.formatted(guarantee);
+                """.formatted(commitIntervalMs, guarantee);
     }
 
     /** SHOW PROPERTIES as older servers answered: a map. */

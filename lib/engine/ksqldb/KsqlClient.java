@@ -309,6 +309,26 @@ public final class KsqlClient {
         return Optional.ofNullable(value).map(String::trim).filter(v -> !v.isEmpty());
     }
 
+    /** ksqlDB's default {@code ksql.streams.commit.interval.ms} (Kafka Streams' own default is lower under exactly-once). */
+    public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofSeconds(2);
+
+    /**
+     * How often the server's queries commit: {@code ksql.streams.commit.interval.ms} (or {@code commit.interval.ms}), or
+     * ksqlDB's default of 2 s when the server does not list it. A paused query's tasks still commit, so a query's committed
+     * offsets can move for about this long after PAUSE.
+     */
+    public static Duration commitInterval(Map<String, String> properties) {
+        String value = properties.get("ksql.streams.commit.interval.ms");
+        if (value == null) {
+            value = properties.get("commit.interval.ms");
+        }
+        try {
+            return value == null || value.isBlank() ? DEFAULT_COMMIT_INTERVAL : Duration.ofMillis(Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            return DEFAULT_COMMIT_INTERVAL;
+        }
+    }
+
     /** True for {@code exactly_once}, {@code exactly_once_beta} and {@code exactly_once_v2}. */
     public static boolean isExactlyOnce(Map<String, String> properties) {
         return processingGuarantee(properties)

@@ -84,8 +84,8 @@ public final class KsqlEngine implements Engine {
     private final Duration positionTimeout;
 
     /**
-     * @param settle          how long apart two equal reads of the rating group's committed offsets
-     *                        must be for {@link #position} to take them as stable
+     * @param settle          how often {@link #position} reads the rating group's committed offsets, and how much longer than
+     *                        the server's commit interval they must stay unchanged
      * @param positionTimeout the longest {@link #position} waits for them to stop moving
      */
     public KsqlEngine(Context ctx, KafkaCluster cluster, KsqlClient client, Waits.Progress progress,
@@ -393,6 +393,9 @@ public final class KsqlEngine implements Engine {
                 return now.paused() ? null : "status " + now.statusCount();
             });
         }
+        // the filter queries read committed: a transaction of the rating query still open on <topic>_rated hides records from them
+        Waits.untilNothingLeft("every transaction of the rating query on " + ctx.ratedTopic() + " is committed or aborted", timeout,
+                progress, () -> undecidedOnRated());
         for (String role : List.of(LEGACY, NEW)) {
             String group = ids.get(role + GROUP);
             Waits.untilNothingLeft("the " + role + " filter query " + ids.get(role) + " has processed every record of " + ctx.ratedTopic(),
@@ -488,31 +491,48 @@ public final class KsqlEngine implements Engine {
     // ------------------------------------------------------------------ position and counts
 
     /**
-     * The rating query group's committed offsets on the original topic, read until two reads
-     * {@code settle} apart agree. A partition where the group is still below the start offset (or
-     * has committed nothing) has routed nothing yet: its position is the start offset, never lower,
-     * or the surviving version would process again records legacy had already processed.
+     * The rating query group's committed offsets on the original topic, once no transaction is undecided on
+     * {@code <topic>_rated} and the offsets have not moved for longer than the server's commit interval
+     * ({@code ksql.streams.commit.interval.ms} from SHOW PROPERTIES, plus {@code settle}): a paused query's tasks still
+     * commit, so its offsets can move for about one interval after PAUSE. A partition where the group is still below the
+     * start offset (or has committed nothing) has routed nothing yet: its position is the start offset, never lower, or the
+     * surviving version would process again records legacy had already processed.
      */
     @Override
     public Map<Integer, Long> position(MigrationState state) {
         String group = routingGroup(state);
+        Duration interval = KsqlClient.commitInterval(client.showProperties());
+        long window = interval.plus(settle).toNanos();
         AtomicReference<Map<Integer, Long>> last = new AtomicReference<>(cluster.committedOffsets(group, ctx.topic()));
-        long[] lastAt = {System.nanoTime()};
-        Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic() + " stop moving",
+        long[] unchangedSince = {System.nanoTime()};
+        Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic()
+                        + " stay unchanged for longer than the server's commit interval (" + interval.toMillis() + " ms)",
                 positionTimeout, progress, () -> {
-                    long waited = System.nanoTime() - lastAt[0];
-                    if (waited < settle.toNanos()) {
-                        sleep(Duration.ofNanos(settle.toNanos() - waited));
-                    }
+                    sleep(settle);
                     Map<Integer, Long> now = cluster.committedOffsets(group, ctx.topic());
-                    String moved = now.equals(last.get()) ? null : "still moving: " + now;
-                    last.set(now);
-                    lastAt[0] = System.nanoTime();
-                    return moved;
+                    if (!now.equals(last.get())) {
+                        last.set(now);
+                        unchangedSince[0] = System.nanoTime();
+                        return "still moving: " + now;
+                    }
+                    String open = undecidedOnRated();
+                    if (open != null) {
+                        unchangedSince[0] = System.nanoTime();
+                        return open;
+                    }
+                    long unchanged = System.nanoTime() - unchangedSince[0];
+                    return unchanged > window ? null
+                            : "unchanged for " + Duration.ofNanos(unchanged).toMillis() + " of " + Duration.ofNanos(window).toMillis() + " ms";
                 });
         Map<Integer, Long> out = new TreeMap<>();
         state.startOffsets().forEach((p, start) -> out.put(p, Math.max(start, last.get().getOrDefault(p, start))));
         return out;
+    }
+
+    /** What is undecided on {@code <topic>_rated} (a transaction open, or its markers not written), or null. */
+    private String undecidedOnRated() {
+        Map<Integer, Long> open = cluster.undecided(ctx.ratedTopic());
+        return open.isEmpty() ? null : "undecided transaction(s) on " + ctx.ratedTopic() + ", offsets per partition " + open;
     }
 
     private static void sleep(Duration d) {
