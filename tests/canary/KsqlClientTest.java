@@ -388,6 +388,8 @@ class KsqlClientTest {
             assertEquals(Map.of("PAUSED", 1, "RUNNING", 1), legacy.statusCount());
             assertFalse(legacy.paused());
             assertTrue(legacy.writes("orders_legacy"));
+            assertEquals(java.util.Optional.of("exactly_once_v2"), rated.processingGuarantee(), "from overriddenProperties");
+            assertEquals(java.util.Optional.empty(), legacy.processingGuarantee(), "no guarantee of its own: the server's default");
         }
 
         @Test

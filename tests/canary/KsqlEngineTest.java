@@ -317,7 +317,10 @@ class KsqlEngineTest {
             for (int i = 1; i <= 4; i++) {
                 assertEquals("earliest", r.get(i).json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText(),
                         "the ROWOFFSET criteria, not the reset policy, decide where routing starts");
+                assertEquals("exactly_once_v2", r.get(i).json().path("streamsProperties").path("processing.guarantee").asText(),
+                        "each query asks for exactly-once itself");
             }
+            assertTrue(progress.contains("each query runs with processing.guarantee exactly_once_v2"), progress.toString());
             assertAuthOnEveryRequest();
         }
 
@@ -343,6 +346,7 @@ class KsqlEngineTest {
 
             assertEquals(List.of(REPLACED), statements());
             assertEquals("earliest", server.last().json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText());
+            assertEquals("exactly_once_v2", server.last().json().path("streamsProperties").path("processing.guarantee").asText());
             assertAuthOnEveryRequest();
         }
 
@@ -690,27 +694,40 @@ class KsqlEngineTest {
         }
 
         @Test
-        void preflight_refuses_at_least_once_with_one_line_unless_allowed() {
+        void a_server_at_least_once_by_default_is_accepted_and_each_query_must_show_exactly_once_or_the_create_is_undone() {
             Context ctx = context("orders", "");
+            KsqlStatements.Names n = KsqlStatements.Names.of("orders");
             server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
-
-            UserException e = assertThrows(UserException.class, () -> engine(ctx).preflight(planned(ctx), false));
-
-            assertOneLine(e.getMessage());
-            assertTrue(e.getMessage().contains("processing.guarantee at_least_once: a crash under at-least-once can route a record to both versions"),
-                    e.getMessage());
-            assertTrue(e.getMessage().contains("--allow-at-least-once"), e.getMessage());
-            assertEquals(List.of("GET /info", "POST /ksql"), paths());
-            assertEquals("SHOW PROPERTIES;", statements().get(0));
-
-            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.SHOW_PROPERTIES_OLD);
-            scriptProbe("orders", "ID", "AMOUNT");
-            engine(ctx).preflight(planned(ctx), true);
-            assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ") && l.contains("at_least_once")), progress.toString());
-
-            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
-            scriptProbe("orders", "ID", "AMOUNT");
+            scriptProbe("orders", "ID");
             engine(ctx).preflight(planned(ctx), false);
+            assertTrue(progress.stream().anyMatch(l -> l.contains("runs queries with processing.guarantee at_least_once by default: each"
+                    + " query of this migration asks for exactly_once_v2 and is checked once created")), progress.toString());
+
+            // the server kept no guarantee for the queries: refused, and what this create made is dropped
+            KsqlEngine engine = engine(ctx);
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
+            scriptProbe("orders", "ID");
+            engine.preflight(planned(ctx), false);
+            server.ksql(KsqlFixtures.streams());
+            for (int i = 0; i < 4; i++) {
+                server.ksql(KsqlFixtures.commandStatus("create", 30 + i));
+            }
+            server.ksql(KsqlFixtures.queriesExtended("{\"ksql.streams.auto.offset.reset\":\"earliest\"}",
+                    new Query(ratingId(n), n.ratedStream(), n.sourceStream(), group(ratingId(n)), "RUNNING"),
+                    new Query(legacyId(n), n.legacyStream(), n.ratedStream(), group(legacyId(n)), "RUNNING"),
+                    new Query(newId(n), n.newStream(), n.ratedStream(), group(newId(n)), "RUNNING")));
+            for (int i = 0; i < 4; i++) {
+                server.ksql(KsqlFixtures.commandStatus("drop", 40 + i));
+            }
+            int before = statements().size();
+            UserException e = assertThrows(UserException.class, () -> engine.create(
+                    MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10)));
+            assertOneLine(e.getMessage());
+            assertEquals("ksqlDB at " + server.endpoint() + " runs the queries " + ratingId(n) + " (the server's default), " + legacyId(n)
+                    + " (the server's default), " + newId(n) + " (the server's default) without processing.guarantee=exactly_once_v2: a crash"
+                    + " under at-least-once can route a record to both versions; the server did not keep the per-query setting: set"
+                    + " ksql.streams.processing.guarantee=exactly_once_v2 on the server, or accept it with --allow-at-least-once", e.getMessage());
+            assertEquals(drops(n), statements().subList(before + 6, statements().size()), "the create is undone");
         }
 
         @Test
@@ -932,15 +949,6 @@ class KsqlEngineTest {
                                 + " finds none), which came in Confluent Platform 7.5.0");
                 assertEquals(List.of("DESCRIBE FUNCTION MD5;"), statements(), "refused before any other statement");
                 assertEquals(null, kit.state());
-            }
-        }
-
-        @Test
-        void at_least_once_is_refused_with_one_line() throws Exception {
-            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
-            try (Kit kit = kit(server.endpoint().toString())) {
-                BadInputTest.assertOneLine(kit.migration("--missing-offsets", "earliest"), 2,
-                        "a crash under at-least-once can route a record to both versions");
             }
         }
 

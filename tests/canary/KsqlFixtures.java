@@ -134,14 +134,19 @@ final class KsqlFixtures {
              "serverState":"READY"}
             """;
 
-    /** SHOW QUERIES EXTENDED: status per server, consumer groups chosen by ksqlDB. */
+    /**
+     * SHOW QUERIES EXTENDED: status per server, consumer groups chosen by ksqlDB; mirrors {@code QueryDescriptionList} of
+     * {@code QueryDescription} (see {@link #queriesExtended(String, Query...)}). The rating query was created with
+     * exactly-once, the legacy filter without a guarantee of its own.
+     */
     static final String SHOW_QUERIES_EXTENDED = """
             [{"@type":"query_descriptions","statementText":"SHOW QUERIES EXTENDED;","warnings":[],
               "queryDescriptions":[
                 {"id":"CSAS_ORDERS_RATED_11",
                  "statementText":"CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=6) AS SELECT ...",
                  "windowType":null,"fields":[],"sources":["ORDERS_CANARY_SOURCE"],"sinks":["ORDERS_RATED"],
-                 "topology":"...","executionPlan":"...","overriddenProperties":{},
+                 "topology":"...","executionPlan":"...",
+                 "overriddenProperties":{"ksql.streams.auto.offset.reset":"earliest","processing.guarantee":"exactly_once_v2"},
                  "ksqlHostQueryStatus":{"ksqldb-0:8088":"PAUSED","ksqldb-1:8088":"PAUSED"},
                  "queryType":"PERSISTENT","queryErrors":[],"tasksMetadata":[],"state":"RUNNING",
                  "consumerGroupId":"_confluent-ksql-pksqlc-abcdequery_CSAS_ORDERS_RATED_11"},
@@ -185,8 +190,22 @@ final class KsqlFixtures {
     record Query(String id, String sink, String source, String consumerGroupId, String... statuses) {
     }
 
-    /** SHOW QUERIES EXTENDED listing the given queries, each with its status per server. */
+    /** The properties the engine sends with each query, as QueryDescription's {@code overriddenProperties} keeps them. */
+    static final String EXACTLY_ONCE_QUERY = "{\"ksql.streams.auto.offset.reset\":\"earliest\",\"processing.guarantee\":\"exactly_once_v2\"}";
+
+    /** SHOW QUERIES EXTENDED listing the given queries, each with its status per server, created with exactly-once. */
     static String queriesExtended(Query... queries) {
+        return queriesExtended(EXACTLY_ONCE_QUERY, queries);
+    }
+
+    /**
+     * SHOW QUERIES EXTENDED; mirrors ksqlDB's {@code QueryDescriptionList} ({@code @type query_descriptions}) of
+     * {@code QueryDescription}: id, statementText, windowType, fields, sources, sinks, topology, executionPlan,
+     * overriddenProperties, ksqlHostQueryStatus (status per server), queryType, queryErrors, tasksMetadata, state (kept for
+     * backwards compatibility: RUNNING unless a server reports ERROR, so RUNNING for a paused query) and consumerGroupId.
+     * It has no {@code sinkKafkaTopics} and no {@code statusCount} (those are {@code RunningQuery}'s, in SHOW QUERIES).
+     */
+    static String queriesExtended(String overriddenProperties, Query... queries) {
         StringBuilder list = new StringBuilder();
         for (Query q : queries) {
             StringBuilder hosts = new StringBuilder();
@@ -195,10 +214,10 @@ final class KsqlFixtures {
             }
             list.append(list.length() == 0 ? "" : ",").append("""
                     {"id":"%s","statementText":"CREATE STREAM %s AS SELECT ...","windowType":null,"fields":[],
-                     "sources":["%s"],"sinks":["%s"],"sinkKafkaTopics":["%s"],"topology":"...","executionPlan":"...",
-                     "overriddenProperties":{},"ksqlHostQueryStatus":{%s},"queryType":"PERSISTENT","queryErrors":[],
+                     "sources":["%s"],"sinks":["%s"],"topology":"...","executionPlan":"...",
+                     "overriddenProperties":%s,"ksqlHostQueryStatus":{%s},"queryType":"PERSISTENT","queryErrors":[],
                      "tasksMetadata":[],"state":"RUNNING","consumerGroupId":"%s"}
-                    """.formatted(q.id(), q.sink(), q.source(), q.sink(), q.sink().toLowerCase(), hosts, q.consumerGroupId()));
+                    """.formatted(q.id(), q.sink(), q.source(), q.sink(), overriddenProperties, hosts, q.consumerGroupId()));
         }
         return """
                 [{"@type":"query_descriptions","statementText":"SHOW QUERIES EXTENDED;","warnings":[],

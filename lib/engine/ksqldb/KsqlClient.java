@@ -126,14 +126,23 @@ public final class KsqlClient {
      *                    query, so use {@link #paused()}, which reads this map.
      */
     public record KsqlQuery(String queryId, String queryString, List<String> sources, List<String> sinks,
-            List<String> sinkKafkaTopics, String state, Map<String, Integer> statusCount,
-            String consumerGroupId, String queryType) {
+            String state, Map<String, Integer> statusCount, String consumerGroupId, String queryType,
+            Map<String, String> overriddenProperties) {
 
         public KsqlQuery {
             sources = List.copyOf(sources);
             sinks = List.copyOf(sinks);
-            sinkKafkaTopics = List.copyOf(sinkKafkaTopics);
             statusCount = Collections.unmodifiableMap(new TreeMap<>(statusCount));
+            overriddenProperties = Collections.unmodifiableMap(new TreeMap<>(overriddenProperties));
+        }
+
+        /**
+         * The processing guarantee this query was created with ({@code processing.guarantee} or
+         * {@code ksql.streams.processing.guarantee} in its overridden properties), if it has one of its own.
+         */
+        public Optional<String> processingGuarantee() {
+            String v = overriddenProperties.get("processing.guarantee");
+            return Optional.ofNullable(v != null ? v : overriddenProperties.get("ksql.streams.processing.guarantee"));
         }
 
         /** True when every instance of the query reports PAUSED (and at least one reports). */
@@ -700,16 +709,18 @@ public final class KsqlClient {
     }
 
     private static KsqlQuery toQuery(JsonNode q, String queryString, Map<String, Integer> statusCount) {
+        Map<String, String> overridden = new TreeMap<>();
+        q.path("overriddenProperties").properties().forEach(e -> overridden.put(e.getKey(), e.getValue().asText()));
         return new KsqlQuery(
                 q.path("id").asText(),
                 queryString,
                 strings(q.path("sources")),
                 strings(q.path("sinks")),
-                strings(q.path("sinkKafkaTopics")),
                 q.path("state").asText(null),
                 statusCount,
                 q.path("consumerGroupId").asText(null),
-                q.path("queryType").asText(null));
+                q.path("queryType").asText(null),
+                overridden);
     }
 
     private static Map<String, Integer> statusCountOf(JsonNode q) {

@@ -82,6 +82,8 @@ public final class KsqlEngine implements Engine {
     private final Names names;
     private final Duration settle;
     private final Duration positionTimeout;
+    /** Set by {@link #preflight}: a query created without exactly-once is accepted with a warning. */
+    private boolean atLeastOnceAccepted;
 
     /**
      * @param settle          how often {@link #position} reads the rating group's committed offsets, and how much longer than
@@ -135,15 +137,11 @@ public final class KsqlEngine implements Engine {
         // with key-hash routing, DESCRIBE FUNCTION MD5.
         requireVersion(planned);
         Map<String, String> properties = client.showProperties();
+        atLeastOnceAccepted = allowAtLeastOnce;
         if (!KsqlClient.isExactlyOnce(properties)) {
-            String guarantee = KsqlClient.processingGuarantee(properties).orElse("not reported");
-            String why = "ksqlDB at " + client.endpoint() + " runs with processing.guarantee " + guarantee
-                    + ": a crash under at-least-once can route a record to both versions";
-            if (!allowAtLeastOnce) {
-                throw new UserException(why + "; set ksql.streams.processing.guarantee=exactly_once_v2 on the server, "
-                        + "or accept it with --allow-at-least-once");
-            }
-            progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
+            progress.accept("ksqlDB at " + client.endpoint() + " runs queries with processing.guarantee "
+                    + KsqlClient.processingGuarantee(properties).orElse("(not reported)") + " by default: each query of this"
+                    + " migration asks for " + KsqlStatements.EXACTLY_ONCE_V2 + " and is checked once created");
         }
         requireFreeColumnNames(valueColumns());
     }
@@ -288,7 +286,9 @@ public final class KsqlEngine implements Engine {
                 created.add(stream);
                 progress.accept("created stream " + stream);
             }
-            Map<String, String> ids = queryIds(client.showQueriesExtended());
+            List<KsqlQuery> queries = client.showQueriesExtended();
+            Map<String, String> ids = queryIds(queries);
+            requireExactlyOnce(queries, ids);
             progress.accept("queries: rating " + ids.get(RATING) + ", legacy " + ids.get(LEGACY) + ", new " + ids.get(NEW));
             headers.forEach((header, column) -> ids.put(HEADER + header, column));
             return ids;
@@ -296,6 +296,33 @@ public final class KsqlEngine implements Engine {
             undoCreate(created, e);
             throw e;
         }
+    }
+
+    /**
+     * Checks that each of the three queries was created with exactly-once (its overridden properties in SHOW QUERIES
+     * EXTENDED): a crash under at-least-once can route a record to both versions. Refused unless --allow-at-least-once.
+     */
+    private void requireExactlyOnce(List<KsqlQuery> queries, Map<String, String> ids) {
+        List<String> without = new ArrayList<>();
+        for (String role : List.of(RATING, LEGACY, NEW)) {
+            KsqlQuery q = queries.stream().filter(x -> x.queryId().equals(ids.get(role))).findFirst().orElseThrow();
+            String g = q.processingGuarantee().orElse("the server's default");
+            if (!g.toLowerCase(Locale.ROOT).startsWith("exactly_once")) {
+                without.add(q.queryId() + " (" + g + ")");
+            }
+        }
+        if (without.isEmpty()) {
+            progress.accept("each query runs with processing.guarantee " + KsqlStatements.EXACTLY_ONCE_V2);
+            return;
+        }
+        String why = "ksqlDB at " + client.endpoint() + " runs the queries " + String.join(", ", without) + " without "
+                + KsqlStatements.PROCESSING_GUARANTEE + "=" + KsqlStatements.EXACTLY_ONCE_V2
+                + ": a crash under at-least-once can route a record to both versions";
+        if (!atLeastOnceAccepted) {
+            throw new UserException(why + "; the server did not keep the per-query setting: set"
+                    + " ksql.streams.processing.guarantee=exactly_once_v2 on the server, or accept it with --allow-at-least-once");
+        }
+        progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
     }
 
     /** Drops what one create call made, dependents first, so that a failed migration leaves nothing half-created. */

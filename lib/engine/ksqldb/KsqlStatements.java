@@ -51,12 +51,18 @@ public final class KsqlStatements {
     /** The column the rating query adds: true for a record routed to the new version. */
     public static final String FOR_NEW = "FOR_NEW";
 
+    /** The per-query property that asks for exactly-once, whatever the server's default. */
+    public static final String PROCESSING_GUARANTEE = "processing.guarantee";
+    public static final String EXACTLY_ONCE_V2 = "exactly_once_v2";
+
     /**
      * Properties to send with the statements that create the queries: read the source from the
      * earliest offset so that the {@code ROWOFFSET >= start} filter, not the consumer's reset
-     * policy, decides where routing begins.
+     * policy, decides where routing begins; and exactly-once for this query, so that a server (or a Confluent Cloud
+     * cluster, which exposes no server setting) running at-least-once by default still runs these queries exactly-once.
      */
-    public static final Map<String, Object> QUERY_PROPERTIES = Map.of("ksql.streams.auto.offset.reset", "earliest");
+    public static final Map<String, Object> QUERY_PROPERTIES = Map.of("ksql.streams.auto.offset.reset", "earliest",
+            PROCESSING_GUARANTEE, EXACTLY_ONCE_V2);
 
     private static final Pattern KAFKA_TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
