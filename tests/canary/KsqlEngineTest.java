@@ -771,6 +771,29 @@ class KsqlEngineTest {
             assertEquals("SHOW PROPERTIES;", statements().get(9), "random routing does not need MD5");
         }
 
+        @org.junit.jupiter.params.ParameterizedTest
+        @org.junit.jupiter.params.provider.EnumSource(KsqlFixtures.Gate.class)
+        void preflight_at_each_version_gate_accepts_a_header_rule_and_key_hash_only_where_the_server_has_them(KsqlFixtures.Gate gate) {
+            Context ctx = context("orders", "routing: key-hash\nrules:\n  - header:tenant=beta\n");
+            MigrationState planned = planned(ctx).withRoute(0.0, ctx.rules(), null);
+            server.reply("GET", "/info", 200, gate.info()).reply("POST", "/ksql", gate.md5Status(), gate.md5Answer());
+            if (gate.md5) {
+                server.ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+                scriptProbe("orders", "ID");
+                engine(ctx).preflight(planned, false);
+                assertEquals(List.of("DESCRIBE FUNCTION MD5;", "SHOW PROPERTIES;"), statements().subList(0, 2));
+            } else {
+                KsqlException e = assertThrows(KsqlException.class, () -> engine(ctx).preflight(planned, false));
+                assertOneLine(e.getMessage());
+                assertTrue(e.getMessage().contains("is version " + gate.version + ", which cannot hash the key"), e.getMessage());
+                assertFalse(e.getMessage().contains("PAUSE") || e.getMessage().contains("header"),
+                        "PAUSE/RESUME and header columns are there from 0.28 and 7.3: " + e.getMessage());
+                assertEquals(List.of("DESCRIBE FUNCTION MD5;"), statements(), "nothing created");
+            }
+            assertEquals(gate.pauseResume, KsqlClient.supportsPauseResume(gate.version));
+            assertEquals(gate.headerColumns, KsqlClient.supportsHeaderColumns(gate.version));
+        }
+
         @Test
         void preflight_refuses_in_one_line_a_server_without_header_columns_when_a_rule_reads_a_header() {
             Context ctx = context("orders", "rules:\n  - header:tenant=beta\n");

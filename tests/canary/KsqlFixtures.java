@@ -1,17 +1,20 @@
 package canary;
 
 /**
- * ksqlDB answers in the shapes its REST API documents and its entity classes serialize
- * ({@code CommandStatusEntity}, {@code Queries}, {@code QueryDescriptionList},
- * {@code PropertiesList}, {@code ServerInfo}, {@code KsqlErrorMessage},
- * {@code KsqlStatementErrorMessage}). Values are ours.
+ * ksqlDB answers in the shapes its entity classes serialize (package {@code io.confluent.ksql.rest.entity} of
+ * ksqldb-rest-model, read at confluentinc/ksql 354e3d1) and its REST API documents. Each fixture names the class it
+ * mirrors; every field is one of that class's JSON properties, and no field is invented. Values are ours.
  */
 final class KsqlFixtures {
 
     private KsqlFixtures() {
     }
 
-    /** The answer to a CREATE/DROP/PAUSE statement, with the given sequence number. */
+    /**
+     * The answer to a CREATE/DROP/PAUSE statement, with the given sequence number; mirrors {@code CommandStatusEntity}
+     * ({@code @type currentStatus}: statementText, commandId, commandStatus, commandSequenceNumber, warnings) holding a
+     * {@code CommandStatus} (status, message, queryId).
+     */
     static String commandStatus(String statement, String commandId, long sequence, String queryId) {
         return """
                 [{"@type":"currentStatus","statementText":%s,"commandId":"%s",
@@ -20,6 +23,7 @@ final class KsqlFixtures {
                 """.formatted(quote(statement), commandId, queryId, queryId, sequence);
     }
 
+    /** {@code CommandStatusEntity} of a statement that starts no query ({@code CommandStatus} without queryId). */
     static String commandStatus(String statement, long sequence) {
         return """
                 [{"@type":"currentStatus","statementText":%s,"commandId":"stream/X/create",
@@ -28,6 +32,7 @@ final class KsqlFixtures {
                 """.formatted(quote(statement), sequence);
     }
 
+    /** {@code CommandStatusEntity} whose {@code CommandStatus} ended in ERROR. */
     static final String COMMAND_ERROR = """
             [{"@type":"currentStatus","statementText":"CREATE STREAM ORDERS_NEW AS SELECT * FROM ORDERS_RATED;",
               "commandId":"stream/ORDERS_NEW/create",
@@ -35,6 +40,10 @@ final class KsqlFixtures {
               "commandSequenceNumber":14,"warnings":[]}]
             """;
 
+    /**
+     * {@code KsqlStatementErrorMessage} ({@code @type statement_error}: error_code, message, statementText, entities: the
+     * entities of the statements that ran before the failing one).
+     */
     static final String STATEMENT_ERROR = """
             {"@type":"statement_error","error_code":40001,
              "message":"Exception while preparing statement: ORDERS_CANARY_SOURCE does not exist.\\nStatement: CREATE STREAM ORDERS_RATED AS SELECT * FROM ORDERS_CANARY_SOURCE;",
@@ -45,12 +54,14 @@ final class KsqlFixtures {
                           "commandSequenceNumber":21}]}
             """;
 
+    /** {@code KsqlStatementErrorMessage} of a server that does not know PAUSE. */
     static final String PARSE_ERROR_OLD_SERVER = """
             {"@type":"statement_error","error_code":40001,
              "message":"line 1:1: Syntax Error\\nUnknown statement 'PAUSE'",
              "statementText":"PAUSE CSAS_ORDERS_RATED_11;","entities":[]}
             """;
 
+    /** {@code KsqlErrorMessage} ({@code @type generic_error}: error_code, message). */
     static final String GENERIC_ERROR_503 = """
             {"@type":"generic_error","error_code":50300,
              "message":"The server is not ready to accept requests: command runner is catching up\\nretry later"}
@@ -58,13 +69,15 @@ final class KsqlFixtures {
 
     static final String GENERIC_ERROR_500 = """
             {"@type":"generic_error","error_code":50000,
-             "message":"Could not write the statement into the command topic.","stackTrace":[]}
+             "message":"Could not write the statement into the command topic."}
             """;
 
+    /** {@code KsqlErrorMessage} of a refused API key. */
     static final String UNAUTHORIZED = """
             {"@type":"generic_error","error_code":40100,"message":"Unauthorized"}
             """;
 
+    /** {@code KsqlErrorMessage} of a missing role. */
     static final String FORBIDDEN = """
             {"@type":"generic_error","error_code":40300,"message":"Forbidden: KsqlAdmin role required"}
             """;
@@ -117,6 +130,7 @@ final class KsqlFixtures {
                 """.formatted(name, name, fields, topic, name, topic);
     }
 
+    /** GET /info; mirrors {@code ServerInfo}, wrapped in an object named {@code KsqlServerInfo} (its JSON type name). */
     static String info(String version) {
         return """
                 {"KsqlServerInfo":{"version":"%s","kafkaClusterId":"lkc-12345","ksqlServiceId":"pksqlc-abcde",
@@ -124,6 +138,7 @@ final class KsqlFixtures {
                 """.formatted(version);
     }
 
+    /** GET /healthcheck; mirrors {@code HealthCheckResponse} (isHealthy, details of {@code HealthCheckResponseDetail}, serverState). */
     static final String HEALTHY = """
             {"isHealthy":true,"details":{"metastore":{"isHealthy":true},"kafka":{"isHealthy":true},
              "commandRunner":{"isHealthy":true}},"serverState":"READY"}
@@ -172,19 +187,58 @@ final class KsqlFixtures {
         return """
                 [{"@type":"properties","statementText":"SHOW PROPERTIES;","warnings":[],
                   "properties":[
-                    {"name":"ksql.streams.auto.offset.reset","scope":"KSQL","value":"latest"},
-                    {"name":"ksql.streams.commit.interval.ms","scope":"KSQL","value":"%d"},
-                    {"name":"ksql.streams.processing.guarantee","scope":"KSQL","value":"%s"},
-                    {"name":"ksql.service.id","scope":"KSQL","value":"pksqlc-abcde"}],
+                    {"name":"ksql.streams.auto.offset.reset","scope":"KSQL","value":"latest","editable":true,"level":"QUERY"},
+                    {"name":"ksql.streams.commit.interval.ms","scope":"KSQL","value":"%d","editable":true,"level":"QUERY"},
+                    {"name":"ksql.streams.processing.guarantee","scope":"KSQL","value":"%s","editable":true,"level":"QUERY"},
+                    {"name":"ksql.service.id","scope":"KSQL","value":"pksqlc-abcde","editable":false,"level":"SERVER"}],
                   "overwrittenProperties":[],"defaultProperties":["ksql.streams.auto.offset.reset"]}]
                 """.formatted(commitIntervalMs, guarantee);
     }
 
-    /** SHOW PROPERTIES as older servers answered: a map. */
+    /** SHOW PROPERTIES as servers before {@code PropertiesList.Property} answered: a map of name to value. */
     static final String SHOW_PROPERTIES_OLD = """
             [{"@type":"properties","statementText":"SHOW PROPERTIES;",
               "properties":{"ksql.streams.processing.guarantee":"at_least_once","ksql.service.id":"default_"}}]
             """;
+
+    /**
+     * The server versions at which the engine's features change, as GET /info reports them ({@link #info}), with what each
+     * has: PAUSE/RESUME (ksqlDB 0.28.0, Confluent Platform 7.3.0), header columns beside a value schema from Schema Registry
+     * (ksqlDB 0.27.0, Confluent Platform 7.3.0) and the MD5 function that key-hash routing needs (Confluent Platform 7.5.0; no
+     * ksqlDB 0.x release). DESCRIBE FUNCTION MD5 answers {@link #describeFunction} where {@code md5}, else
+     * {@link #functionNotFound}.
+     */
+    enum Gate {
+        KSQLDB_0_28("0.28.2", true, true, false),
+        KSQLDB_0_29("0.29.0", true, true, false),
+        PLATFORM_7_3("7.3.0", true, true, false),
+        PLATFORM_7_5("7.5.0", true, true, true);
+
+        final String version;
+        final boolean pauseResume;
+        final boolean headerColumns;
+        final boolean md5;
+
+        Gate(String version, boolean pauseResume, boolean headerColumns, boolean md5) {
+            this.version = version;
+            this.pauseResume = pauseResume;
+            this.headerColumns = headerColumns;
+            this.md5 = md5;
+        }
+
+        String info() {
+            return KsqlFixtures.info(version);
+        }
+
+        /** The answer to DESCRIBE FUNCTION MD5, with its HTTP status. */
+        int md5Status() {
+            return md5 ? 200 : 400;
+        }
+
+        String md5Answer() {
+            return md5 ? describeFunction("MD5") : functionNotFound("MD5");
+        }
+    }
 
     /** One persistent query for {@link #queriesExtended}: {@code statuses} is one status per ksqlDB server. */
     record Query(String id, String sink, String source, String consumerGroupId, String... statuses) {
@@ -225,7 +279,10 @@ final class KsqlFixtures {
                 """.formatted(list);
     }
 
-    /** SHOW STREAMS listing the given stream names. */
+    /**
+     * SHOW STREAMS listing the given stream names; mirrors {@code StreamsList} ({@code @type streams}) of
+     * {@code SourceInfo.Stream} (type, name, topic, keyFormat, valueFormat, isWindowed).
+     */
     static String streams(String... names) {
         StringBuilder list = new StringBuilder();
         for (String n : names) {
