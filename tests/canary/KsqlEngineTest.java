@@ -284,9 +284,10 @@ class KsqlEngineTest {
         static final String RATED = "CREATE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "
                 + "AS SELECT *, RANDOM() < 0.1 AS FOR_NEW FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;";
         static final String LEGACY = "CREATE STREAM ORDERS_LEGACY WITH (KAFKA_TOPIC='orders_legacy', PARTITIONS=3) "
-                + "AS SELECT * FROM ORDERS_RATED WHERE FOR_NEW = false EMIT CHANGES;";
+                + "AS SELECT `CANARY_KEY`, `id`, `amount` FROM ORDERS_RATED WHERE FOR_NEW = false EMIT CHANGES;";
         static final String NEW = "CREATE STREAM ORDERS_NEW WITH (KAFKA_TOPIC='orders_new', PARTITIONS=3) "
-                + "AS SELECT * FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;";
+                + "AS SELECT `CANARY_KEY`, `id`, `amount` FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;";
+        static final String DESCRIBE = "DESCRIBE ORDERS_CANARY_SOURCE;";
         static final String REPLACED = "CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) "
                 + "AS SELECT *, RANDOM() < 0.5 AS FOR_NEW FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;";
 
@@ -299,6 +300,7 @@ class KsqlEngineTest {
             server.ksql(KsqlFixtures.streams())
                     .ksql(KsqlFixtures.commandStatus(SOURCE, 20))
                     .ksql(KsqlFixtures.commandStatus(RATED, "stream/ORDERS_RATED/create", 21, ratingId(n)))
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id", "amount"))
                     .ksql(KsqlFixtures.commandStatus(LEGACY, "stream/ORDERS_LEGACY/create", 22, legacyId(n)))
                     .ksql(KsqlFixtures.commandStatus(NEW, "stream/ORDERS_NEW/create", 23, newId(n)))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
@@ -306,15 +308,20 @@ class KsqlEngineTest {
             Map<String, String> ids = engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start),
                     start, Duration.ofSeconds(10));
 
-            assertEquals(List.of("SHOW STREAMS;", SOURCE, RATED, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+            assertEquals(List.of("SHOW STREAMS;", SOURCE, RATED, DESCRIBE, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements(),
+                    "the versions get the key and the producers' value columns, never FOR_NEW");
             assertEquals(ids(n), new TreeMap<>(ids), "ids and consumer groups as SHOW QUERIES EXTENDED reports them");
             List<KsqlReplayServer.Recorded> r = server.requests();
             assertFalse(r.get(0).json().has("commandSequenceNumber"), "nothing to wait for before the first command");
             assertFalse(r.get(1).json().has("commandSequenceNumber"));
-            for (int i = 2; i < r.size(); i++) {
-                assertEquals(18 + i, r.get(i).json().path("commandSequenceNumber").asLong(), "request " + i + " waits for the one before");
+            assertEquals(20, r.get(2).json().path("commandSequenceNumber").asLong());
+            assertEquals(21, r.get(3).json().path("commandSequenceNumber").asLong());
+            for (int i = 4; i < r.size(); i++) {
+                assertEquals(17 + i, r.get(i).json().path("commandSequenceNumber").asLong(), "request " + i + " waits for the one before");
             }
-            for (int i = 1; i <= 4; i++) {
+            assertTrue(progress.stream().anyMatch(l -> l.startsWith("warning: ksqldb.value_schema_id is not set: ksqlDB registers a value"
+                    + " schema of its own")), progress.toString());
+            for (int i : new int[] {1, 2, 4, 5}) {
                 assertEquals("earliest", r.get(i).json().path("streamsProperties").path("ksql.streams.auto.offset.reset").asText(),
                         "the ROWOFFSET criteria, not the reset policy, decide where routing starts");
                 assertEquals("exactly_once_v2", r.get(i).json().path("streamsProperties").path("processing.guarantee").asText(),
@@ -325,16 +332,33 @@ class KsqlEngineTest {
         }
 
         @Test
+        void with_the_producers_schema_id_the_filter_queries_write_with_it() {
+            Context ctx = context(dir, "orders", server.endpoint() + "\n  value_schema_id: 42", "");
+            server.ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE", "ORDERS_RATED"))
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id", "amount"))
+                    .ksql(KsqlFixtures.commandStatus("legacy", 30))
+                    .ksql(KsqlFixtures.commandStatus("new", 31))
+                    .ksql(queries(n, "RUNNING", "RUNNING"));
+
+            engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
+
+            assertEquals(List.of("SHOW STREAMS;", DESCRIBE, LEGACY.replace("PARTITIONS=3)", "PARTITIONS=3, VALUE_SCHEMA_ID=42)"),
+                    NEW.replace("PARTITIONS=3)", "PARTITIONS=3, VALUE_SCHEMA_ID=42)"), "SHOW QUERIES EXTENDED;"), statements());
+            assertFalse(progress.stream().anyMatch(l -> l.contains("value_schema_id is not set")), progress.toString());
+        }
+
+        @Test
         void migration_run_again_creates_only_what_is_missing() {
             Context ctx = context("orders", "");
             server.ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE", "ORDERS_RATED"))
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id", "amount"))
                     .ksql(KsqlFixtures.commandStatus(LEGACY, 30))
                     .ksql(KsqlFixtures.commandStatus(NEW, 31))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
 
             engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
 
-            assertEquals(List.of("SHOW STREAMS;", LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+            assertEquals(List.of("SHOW STREAMS;", DESCRIBE, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
         }
 
         @Test
@@ -375,6 +399,7 @@ class KsqlEngineTest {
             server.ksql(KsqlFixtures.streams())
                     .ksql(KsqlFixtures.commandStatus(source, 20))
                     .ksql(KsqlFixtures.commandStatus(rated, "stream/ORDERS_RATED/create", 21, ratingId(n)))
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id", "amount"))
                     .ksql(KsqlFixtures.commandStatus(LEGACY, "stream/ORDERS_LEGACY/create", 22, legacyId(n)))
                     .ksql(KsqlFixtures.commandStatus(NEW, "stream/ORDERS_NEW/create", 23, newId(n)))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
@@ -383,7 +408,8 @@ class KsqlEngineTest {
 
             Map<String, String> ids = engine(ctx).create(s, start, Duration.ofSeconds(10));
 
-            assertEquals(List.of("SHOW STREAMS;", source, rated, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements());
+            assertEquals(List.of("SHOW STREAMS;", source, rated, DESCRIBE, LEGACY, NEW, "SHOW QUERIES EXTENDED;"), statements(),
+                    "the header column stays in the rating stream: the versions get the producers' columns");
             assertEquals("CANARY_HEADER_1", ids.get("header.tenant"), "the state keeps which column holds which header");
 
             // At runtime: a share and the same header with another value replace the rating query; its header column stays.
@@ -393,7 +419,7 @@ class KsqlEngineTest {
             engine(ctx).applyRouting(routing);
             assertEquals("CREATE OR REPLACE STREAM ORDERS_RATED WITH (KAFKA_TOPIC='orders_rated', PARTITIONS=3) AS SELECT *, "
                     + "CASE WHEN (FROM_BYTES(CANARY_HEADER_1, 'utf8') IN ('gamma')) THEN true ELSE RANDOM() < 0.25 END AS FOR_NEW "
-                    + "FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;", statements().get(6));
+                    + "FROM ORDERS_CANARY_SOURCE WHERE " + CRITERIA + " EMIT CHANGES;", statements().get(7));
         }
 
         @Test
@@ -449,6 +475,9 @@ class KsqlEngineTest {
         server.ksql(KsqlFixtures.streams());
         for (int i = 0; i < 4; i++) {
             server.ksql(KsqlFixtures.commandStatus("create", 60 + i));
+            if (i == 1) {
+                server.ksql(KsqlFixtures.describeSource(n.sourceStream(), topic, "id"));
+            }
         }
         server.ksql(queries(n, "RUNNING", "RUNNING"));
 
@@ -460,7 +489,7 @@ class KsqlEngineTest {
                 + "(ROWPARTITION = 0 AND ROWOFFSET >= 7) OR (ROWPARTITION = 1 AND ROWOFFSET >= 4) OR (ROWPARTITION = 2 AND ROWOFFSET >= 0)"
                 + " EMIT CHANGES;", rated);
         assertFalse(rated.contains("ROWOFFSET > "), "a committed offset is the next record to process");
-        assertTrue(statements().get(3).contains("PARTITIONS=3") && statements().get(4).contains("PARTITIONS=3"),
+        assertTrue(statements().get(4).contains("PARTITIONS=3") && statements().get(5).contains("PARTITIONS=3"),
                 "the filter streams have the original's partition count");
     }
 
@@ -614,6 +643,7 @@ class KsqlEngineTest {
             server.ksql(KsqlFixtures.streams())
                     .ksql(KsqlFixtures.commandStatus("source", 10))
                     .ksql(KsqlFixtures.commandStatus("rated", 11))
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id"))
                     .ksql(KsqlFixtures.commandStatus("legacy", 12))
                     .ksql(KsqlFixtures.COMMAND_ERROR);
             for (int i = 0; i < 3; i++) {
@@ -629,7 +659,7 @@ class KsqlEngineTest {
             assertEquals(List.of(
                     "DROP STREAM IF EXISTS ORDERS_LEGACY DELETE TOPIC;",
                     "DROP STREAM IF EXISTS ORDERS_RATED DELETE TOPIC;",
-                    "DROP STREAM IF EXISTS ORDERS_CANARY_SOURCE;"), sent.subList(5, sent.size()));
+                    "DROP STREAM IF EXISTS ORDERS_CANARY_SOURCE;"), sent.subList(6, sent.size()));
         }
 
         @Test
@@ -644,6 +674,7 @@ class KsqlEngineTest {
                     .reply("POST", "/ksql", 503, KsqlFixtures.GENERIC_ERROR_503)      // the rating stream: unclear
                     .ksql(KsqlFixtures.streams("ORDERS_CANARY_SOURCE"))                  // ... it did not run
                     .ksql(KsqlFixtures.commandStatus("rated", 21))                       // sent again
+                    .ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id"))
                     .ksql(KsqlFixtures.commandStatus("legacy", 22))
                     .ksql(KsqlFixtures.commandStatus("new", 23))
                     .ksql(queries(n, "RUNNING", "RUNNING"));
@@ -655,7 +686,7 @@ class KsqlEngineTest {
             assertTrue(sent.get(3).startsWith("CREATE STREAM ORDERS_RATED"), sent.get(3));
             assertEquals("SHOW STREAMS;", sent.get(4));
             assertEquals(sent.get(3), sent.get(5), "the rating stream did not exist: sent again");
-            assertEquals(9, sent.size(), sent.toString());
+            assertEquals(10, sent.size(), sent.toString());
             assertTrue(progress.stream().anyMatch(l -> l.contains("the server shows it ran (create stream ORDERS_CANARY_SOURCE): not sent again")),
                     progress.toString());
         }
@@ -711,6 +742,9 @@ class KsqlEngineTest {
             server.ksql(KsqlFixtures.streams());
             for (int i = 0; i < 4; i++) {
                 server.ksql(KsqlFixtures.commandStatus("create", 30 + i));
+                if (i == 1) {
+                    server.ksql(KsqlFixtures.describeSource("ORDERS_CANARY_SOURCE", "orders", "id"));
+                }
             }
             server.ksql(KsqlFixtures.queriesExtended("{\"ksql.streams.auto.offset.reset\":\"earliest\"}",
                     new Query(ratingId(n), n.ratedStream(), n.sourceStream(), group(ratingId(n)), "RUNNING"),
@@ -727,7 +761,7 @@ class KsqlEngineTest {
                     + " (the server's default), " + newId(n) + " (the server's default) without processing.guarantee=exactly_once_v2: a crash"
                     + " under at-least-once can route a record to both versions; the server did not keep the per-query setting: set"
                     + " ksql.streams.processing.guarantee=exactly_once_v2 on the server, or accept it with --allow-at-least-once", e.getMessage());
-            assertEquals(drops(n), statements().subList(before + 6, statements().size()), "the create is undone");
+            assertEquals(drops(n), statements().subList(before + 7, statements().size()), "the create is undone");
         }
 
         @Test

@@ -115,7 +115,20 @@ final class KsqlFixtures {
      * (name, {@code schema} a {@code SchemaInfo}, {@code fieldType} KEY or HEADER, absent for a value column).
      */
     static String sourceDescription(String name, String topic, String... valueColumns) {
+        return sourceDescription(null, name, topic, valueColumns);
+    }
+
+    /** DESCRIBE of the source stream: its key column {@code CANARY_KEY} (fieldType KEY), then the value columns. */
+    static String describeSource(String name, String topic, String... valueColumns) {
+        return sourceDescription("CANARY_KEY", name, topic, valueColumns);
+    }
+
+    static String sourceDescription(String keyColumn, String name, String topic, String... valueColumns) {
         StringBuilder fields = new StringBuilder();
+        if (keyColumn != null) {
+            fields.append("{\"name\":\"").append(keyColumn)
+                    .append("\",\"schema\":{\"type\":\"STRING\",\"fields\":null,\"memberSchema\":null},\"fieldType\":\"KEY\"}");
+        }
         for (String c : valueColumns) {
             fields.append(fields.length() == 0 ? "" : ",").append("{\"name\":\"").append(c).append("\",\"schema\":{\"type\":\"STRING\",\"fields\":null,\"memberSchema\":null}}");
         }

@@ -52,7 +52,8 @@ import canary.release.MigrationState;
  *   <li>Match rules and whole partitions are the rating query's {@code FOR_NEW} expression
  *       ({@link KsqlStatements#routingDecision}); a header rule reads a {@code HEADER('name')} column that the
  *       migration declares in the source stream for each header its rules read (kept in the state as
- *       {@code header.<name>}). Those columns, like {@code FOR_NEW}, reach the derived records as value columns.</li>
+ *       {@code header.<name>}). Those columns, like {@code FOR_NEW}, stay in {@code <topic>_rated}: the filter queries
+ *       select the key and the source's value columns only, with the producers' schema id when the context gives it.</li>
  * </ul>
  */
 public final class KsqlEngine implements Engine {
@@ -266,10 +267,12 @@ public final class KsqlEngine implements Engine {
         streams.add(names.sourceStream());
         plan.add(KsqlStatements.ratingStream(false, names, startOffsets, partitions, decision(state, headers)));
         streams.add(names.ratedStream());
-        plan.add(KsqlStatements.createFilterStream(names, false, partitions, null));
+        plan.add(null); // the filter queries project the source's columns, read once the source stream exists
         streams.add(names.legacyStream());
-        plan.add(KsqlStatements.createFilterStream(names, true, partitions, null));
+        plan.add(null);
         streams.add(names.newStream());
+        Integer schemaId = ctx.ksqldb().flatMap(Context.KsqlConnection::valueSchemaId).orElse(null);
+        List<String> projection = new ArrayList<>();
 
         Set<String> existing = existingStreams();
         List<String> created = new ArrayList<>();
@@ -279,6 +282,12 @@ public final class KsqlEngine implements Engine {
                 if (existing.contains(stream.toUpperCase(Locale.ROOT))) {
                     progress.accept("stream " + stream + " already exists on ksqlDB");
                     continue;
+                }
+                if (plan.get(i) == null) {
+                    if (projection.isEmpty()) {
+                        projection.addAll(originalColumns(schemaId));
+                    }
+                    plan.set(i, KsqlStatements.createFilterStream(names, stream.equals(names.newStream()), partitions, projection, schemaId));
                 }
                 String statement = plan.get(i);
                 runDeciding(() -> client.execute(statement, KsqlStatements.QUERY_PROPERTIES), "create stream " + stream,
@@ -296,6 +305,30 @@ public final class KsqlEngine implements Engine {
             undoCreate(created, e);
             throw e;
         }
+    }
+
+    /**
+     * What the filter queries write: the key column and the source stream's value columns (as DESCRIBE lists them), never
+     * {@code FOR_NEW} or the header columns, so the versions receive the producers' columns. Without the producers' schema
+     * id, says that ksqlDB registers a schema of its own for the versions' topics.
+     */
+    private List<String> originalColumns(Integer schemaId) {
+        List<String> columns = new ArrayList<>();
+        if (keyColumn() != null) {
+            columns.add(KEY_COLUMN);
+        }
+        List<String> values = client.valueColumns(names.sourceStream()).stream().filter(c -> !c.startsWith(HEADER_COLUMN)).toList();
+        if (values.isEmpty()) {
+            throw new UserException(UserException.ENVIRONMENT, "ksqlDB at " + client.endpoint() + " infers no value column for "
+                    + ctx.topic() + " (DESCRIBE " + names.sourceStream() + "): is a value schema registered for it in Schema Registry?");
+        }
+        columns.addAll(values);
+        if (schemaId == null) {
+            progress.accept("warning: ksqldb.value_schema_id is not set: ksqlDB registers a value"
+                    + " schema of its own for " + ctx.legacyTopic() + " and " + ctx.newTopic() + " (the same columns; for Avro the"
+                    + " record name KsqlDataSourceSchema and every field optional); set it to the producers' schema id to keep theirs");
+        }
+        return columns;
     }
 
     /**

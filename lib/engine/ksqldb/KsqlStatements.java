@@ -242,19 +242,39 @@ public final class KsqlStatements {
      *                listing them keeps {@code FOR_NEW} out of the services' records
      */
     public static String createFilterStream(Names names, boolean forNew, int partitions, List<String> columns) {
+        return createFilterStream(names, forNew, partitions, columns, null);
+    }
+
+    /**
+     * The filter query, writing with the producers' value schema when {@code valueSchemaId} is given
+     * ({@code VALUE_SCHEMA_ID}, ksqlDB 0.24+ / Confluent Platform 7.3+: the columns written must be that schema's).
+     * Columns are quoted, so names in lower or mixed case, as ksqlDB infers them from the schema, stay as they are.
+     */
+    public static String createFilterStream(Names names, boolean forNew, int partitions, List<String> columns, Integer valueSchemaId) {
         requirePartitions(partitions);
         String stream = forNew ? names.newStream() : names.legacyStream();
         String topic = forNew ? names.newTopic() : names.legacyTopic();
         String projection = "*";
         if (columns != null && !columns.isEmpty()) {
-            columns.forEach(c -> requireIdentifier(c, "column"));
-            projection = String.join(", ", columns);
+            projection = String.join(", ", columns.stream().map(KsqlStatements::quoted).toList());
+        }
+        if (valueSchemaId != null && valueSchemaId < 1) {
+            throw new IllegalArgumentException("not a schema id: " + valueSchemaId);
         }
         return "CREATE STREAM " + stream
-                + " WITH (KAFKA_TOPIC=" + literal(topic) + ", PARTITIONS=" + partitions + ")"
+                + " WITH (KAFKA_TOPIC=" + literal(topic) + ", PARTITIONS=" + partitions
+                + (valueSchemaId == null ? "" : ", VALUE_SCHEMA_ID=" + valueSchemaId) + ")"
                 + " AS SELECT " + projection + " FROM " + names.ratedStream()
                 + " WHERE " + FOR_NEW + " = " + (forNew ? "true" : "false")
                 + " EMIT CHANGES;";
+    }
+
+    /** A column name in back quotes (a back quote inside doubled). */
+    static String quoted(String column) {
+        if (column == null || column.isEmpty()) {
+            throw new IllegalArgumentException("empty column name");
+        }
+        return "`" + column.replace("`", "``") + "`";
     }
 
     /** {@code PAUSE <queryId>;} */
