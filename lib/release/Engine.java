@@ -22,6 +22,14 @@ public interface Engine extends AutoCloseable {
     void preflight(MigrationState planned, boolean allowAtLeastOnce);
 
     /**
+     * {@link #preflight} for a dry run, or not: a dry run leaves out every check that would create something, even for a
+     * moment (the ksqlDB engine's probe stream), and says so.
+     */
+    default void preflight(MigrationState planned, boolean allowAtLeastOnce, boolean dryRun) {
+        preflight(planned, allowAtLeastOnce);
+    }
+
+    /**
      * Refuses with one line, before anything changed, a routing ({@code next}: share, rules, partitions) that this engine cannot
      * apply to the migration {@code current} runs.
      */

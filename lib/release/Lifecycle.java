@@ -141,7 +141,7 @@ public final class Lifecycle {
         // The routing the migration starts with, checked before anything changes (start offsets are not known yet).
         MigrationState planned = target(MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), 0.0, unknown), request, true);
         double share = planned.share();
-        engine.preflight(planned, allowAtLeastOnce);
+        engine.preflight(planned, allowAtLeastOnce, dryRun);
         Map<Integer, Long> before = startOffsets(partitions, missing);
         if (dryRun) {
             out.println("dry run: would stop the legacy version (group " + ctx.legacy().group() + "), route " + ctx.topic()

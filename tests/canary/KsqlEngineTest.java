@@ -1010,6 +1010,50 @@ class KsqlEngineTest {
         }
 
         @Test
+        void a_dry_run_asks_the_server_and_creates_nothing_not_even_the_probe() throws Exception {
+            server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("exactly_once_v2"));
+            try (Kit kit = kit(server.endpoint().toString())) {
+                Kit.Run run = kit.migration("--missing-offsets", "earliest", "--dry-run");
+                assertEquals(0, run.exitCode(), run.out() + run.err());
+                assertEquals(List.of("SHOW PROPERTIES;"), statements(), "no CREATE, not even of the probe stream");
+                assertTrue(run.out().contains("dry run: the value columns of " + kit.topic + " are not checked"), run.out());
+                assertEquals(null, kit.state());
+            }
+        }
+
+        @Test
+        void queries_the_server_runs_without_exactly_once_are_one_line_and_the_migration_is_undone() throws Exception {
+            try (Kit kit = kit(server.endpoint().toString())) {
+                KsqlStatements.Names n = KsqlStatements.Names.of(kit.topic);
+                server.reply("GET", "/info", 200, info("0.29.0")).ksql(KsqlFixtures.showProperties("at_least_once"));
+                scriptProbe(kit.topic, "ID");
+                server.ksql(KsqlFixtures.streams());
+                for (int i = 0; i < 4; i++) {
+                    server.ksql(KsqlFixtures.commandStatus("create", 5 + i));
+                    if (i == 1) {
+                        server.ksql(KsqlFixtures.describeSource(n.sourceStream(), kit.topic, "ID"));
+                    }
+                }
+                server.ksql(KsqlFixtures.queriesExtended("{}",
+                        new Query(ratingId(n), n.ratedStream(), n.sourceStream(), group(ratingId(n)), "RUNNING"),
+                        new Query(legacyId(n), n.legacyStream(), n.ratedStream(), group(legacyId(n)), "RUNNING"),
+                        new Query(newId(n), n.newStream(), n.ratedStream(), group(newId(n)), "RUNNING")));
+                for (int i = 0; i < 8; i++) {
+                    server.ksql(KsqlFixtures.commandStatus("drop", 20 + i));
+                }
+
+                Kit.Run run = kit.migration("--missing-offsets", "earliest");
+
+                BadInputTest.assertOneLine(run, 2, "without processing.guarantee=exactly_once_v2: a crash under at-least-once can route a"
+                        + " record to both versions");
+                List<String> sent = statements();
+                assertEquals(drops(n), sent.subList(sent.size() - 8, sent.size() - 4), "the engine drops what it created");
+                assertEquals(drops(n), sent.subList(sent.size() - 4, sent.size()), "the migration's undo removes everything");
+                assertEquals(null, kit.state(), "no migration state is left");
+            }
+        }
+
+        @Test
         void a_statement_error_is_one_line_and_the_failed_migration_removes_what_it_created() throws Exception {
             try (Kit kit = kit(server.endpoint().toString())) {
                 KsqlStatements.Names n = KsqlStatements.Names.of(kit.topic);

@@ -132,6 +132,11 @@ public final class KsqlEngine implements Engine {
 
     @Override
     public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
+        preflight(planned, allowAtLeastOnce, false);
+    }
+
+    @Override
+    public void preflight(MigrationState planned, boolean allowAtLeastOnce, boolean dryRun) {
         sourceFormat();
         checkRouting(planned, planned);
         // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules;
@@ -143,6 +148,11 @@ public final class KsqlEngine implements Engine {
             progress.accept("ksqlDB at " + client.endpoint() + " runs queries with processing.guarantee "
                     + KsqlClient.processingGuarantee(properties).orElse("(not reported)") + " by default: each query of this"
                     + " migration asks for " + KsqlStatements.EXACTLY_ONCE_V2 + " and is checked once created");
+        }
+        if (dryRun) {
+            progress.accept("dry run: the value columns of " + ctx.topic() + " are not checked (that needs a probe stream on ksqlDB);"
+                    + " the migration checks them before it changes anything");
+            return;
         }
         requireFreeColumnNames(valueColumns());
     }
