@@ -232,6 +232,41 @@ class KsqlHandoverTest {
     }
 
     @Test
+    void pause_waits_until_the_rating_querys_transaction_on_rated_is_decided() throws Exception {
+        String rated = topic + "_rated";
+        KsqlEngineTest.commit(group("legacy"), rated, Map.of(0, 0L, 1, 0L));
+        KsqlEngineTest.commit(group("new"), rated, Map.of(0, 0L, 1, 0L));
+        server.ksql(KsqlEngineTest.queries(names, "PAUSED", "PAUSED"));
+        Properties p = TestBroker.clientProperties();
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "rating-stand-in-" + TestBroker.unique("tx"));
+        AtomicLong abortedAt = new AtomicLong();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(rated, 1, "k".getBytes(StandardCharsets.UTF_8), "{}".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+            Thread decider = new Thread(() -> {
+                try {
+                    Thread.sleep(1500);
+                    abortedAt.set(System.nanoTime());
+                    producer.abortTransaction();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "rating-transaction-stand-in");
+            decider.start();
+
+            engine.pause(state(Map.of(0, 0L, 1, 0L)), Duration.ofSeconds(30));
+            long returnedAt = System.nanoTime();
+            decider.join();
+
+            assertTrue(abortedAt.get() > 0 && returnedAt > abortedAt.get(),
+                    "the filter groups had no lag while the transaction was open: the drain must wait for it");
+            assertTrue(progress.stream().anyMatch(l -> l.contains("undecided transaction(s) on " + rated)), progress.toString());
+        }
+    }
+
+    @Test
     void count_reads_rated_legacy_and_new_with_read_committed() {
         produceTransactionally(topic + "_rated", 0, 7, true);
         produceTransactionally(topic + "_rated", 1, 3, true);
