@@ -30,7 +30,7 @@ public final class MigrationCommand extends ContextCommand {
                     + "(default: refuse)")
     Lifecycle.MissingOffsets missingOffsets;
 
-    @Option(names = "--allow-at-least-once", description = "ksqlDB engine: run even if the server is not configured for exactly-once")
+    @Option(names = "--allow-at-least-once", description = "ksqlDB engine: run even if ksqlDB does not keep processing.guarantee=exactly_once_v2 for the queries")
     boolean allowAtLeastOnce;
 
     @Option(names = "--dry-run", description = "print the plan and the start offsets, change nothing")

@@ -139,7 +139,11 @@ public record Context(
     }
 
     /** How to reach ksqlDB (engine ksqldb). The key and secret come from ${ENV} references. */
-    public record KsqlConnection(String endpoint, Optional<String> apiKey, Optional<String> apiSecret) {
+    /**
+     * @param valueSchemaId the Schema Registry id of the producers' value schema: the filter queries write the versions'
+     *                      topics with it ({@code VALUE_SCHEMA_ID}), so the versions read the producers' schema
+     */
+    public record KsqlConnection(String endpoint, Optional<String> apiKey, Optional<String> apiSecret, Optional<Integer> valueSchemaId) {
         @Override
         public String toString() {
             return "KsqlConnection[endpoint=" + endpoint + ", apiKey=" + apiKey.map(k -> "***").orElse("none") + "]";
@@ -349,7 +353,7 @@ public record Context(
         }
 
         KsqlConnection ksqldb(JsonNode node) {
-            Map<String, JsonNode> m = object(node, "ksqldb", Set.of("endpoint", "api_key", "api_secret"));
+            Map<String, JsonNode> m = object(node, "ksqldb", Set.of("endpoint", "api_key", "api_secret", "value_schema_id"));
             String endpoint = string(m, "ksqldb", "endpoint", null, "the ksqlDB REST endpoint, e.g. https://pksqlc-xxxxx.region.provider.confluent.cloud:443");
             if (!endpoint.matches("https?://.+")) {
                 throw bad("ksqldb.endpoint", "an http:// or https:// URL", endpoint);
@@ -365,7 +369,15 @@ public record Context(
                     throw bad("ksqldb." + k, "a ${ENV_VAR} reference (secrets never sit in the context file)", "a literal value");
                 }
             }
-            return new KsqlConnection(endpoint.replaceAll("/+$", ""), key, secret);
+            Optional<Integer> schemaId = Optional.empty();
+            JsonNode id = m.get("value_schema_id");
+            if (id != null) {
+                if (!id.canConvertToInt() || !id.isIntegralNumber() || id.asInt() < 1) {
+                    throw bad("ksqldb.value_schema_id", "the Schema Registry id of the producers' value schema (a positive integer)", id.asText());
+                }
+                schemaId = Optional.of(id.asInt());
+            }
+            return new KsqlConnection(endpoint.replaceAll("/+$", ""), key, secret, schemaId);
         }
 
         Service service(JsonNode node, Role r) {

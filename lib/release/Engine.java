@@ -22,6 +22,14 @@ public interface Engine extends AutoCloseable {
     void preflight(MigrationState planned, boolean allowAtLeastOnce);
 
     /**
+     * {@link #preflight} for a dry run, or not: a dry run leaves out every check that would create something, even for a
+     * moment (the ksqlDB engine's probe stream), and says so.
+     */
+    default void preflight(MigrationState planned, boolean allowAtLeastOnce, boolean dryRun) {
+        preflight(planned, allowAtLeastOnce);
+    }
+
+    /**
      * Refuses with one line, before anything changed, a routing ({@code next}: share, rules, partitions) that this engine cannot
      * apply to the migration {@code current} runs.
      */
@@ -46,7 +54,10 @@ public interface Engine extends AutoCloseable {
      */
     void pause(MigrationState state, Duration timeout);
 
-    /** Applies a new routing to the engine: {@code next} holds its share, rules and partitions (it is not written yet). */
+    /**
+     * Applies a new routing to the engine: {@code next} holds its share, rules and partitions. It is written to the state
+     * (run flag on) before: applying may start routing at once (ksqlDB's CREATE OR REPLACE restarts a paused query).
+     */
     void applyRouting(MigrationState next);
 
     /** The position routing has reached on the original topic, per partition (routing paused). */

@@ -141,7 +141,7 @@ public final class Lifecycle {
         // The routing the migration starts with, checked before anything changes (start offsets are not known yet).
         MigrationState planned = target(MigrationState.start(ctx.name(), engine.kind(), ctx.routing(), 0.0, unknown), request, true);
         double share = planned.share();
-        engine.preflight(planned, allowAtLeastOnce);
+        engine.preflight(planned, allowAtLeastOnce, dryRun);
         Map<Integer, Long> before = startOffsets(partitions, missing);
         if (dryRun) {
             out.println("dry run: would stop the legacy version (group " + ctx.legacy().group() + "), route " + ctx.topic()
@@ -389,8 +389,17 @@ public final class Lifecycle {
         }
         MigrationState before = s;
         next = s.withRoute(next.share(), next.rules(), next.newPartitions());
-        engine.applyRouting(next);
+        // The state says the new routing before the engine applies it: applying may start routing at once (ksqlDB's
+        // CREATE OR REPLACE runs the replaced query even if it was paused), and nothing may route at a share the state lacks.
         s = store.write(s.version(), next.withRouterRunning(true).withStep(null), String.join("; ", changes) + (drain ? " (drained)" : ""));
+        try {
+            engine.applyRouting(s);
+        } catch (RuntimeException e) {
+            // the engine kept the routing it had: the state says so again (stopped and the step kept, if it drained)
+            store.write(s.version(), before, "routing change failed, the routing stays " + describeRoute(before) + ": "
+                    + Text.firstLine(e.getMessage()));
+            throw e;
+        }
         engine.resume(s, timeout);
         for (String c : changes) {
             String label = c.startsWith("partitions of the new version") ? "partitions of the new version" : c.substring(0, c.indexOf(' '));

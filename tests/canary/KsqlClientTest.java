@@ -135,17 +135,62 @@ class KsqlClientTest {
     @DisplayName("retries")
     class Retries {
 
+        static final String DROP = "DROP STREAM IF EXISTS ORDERS_NEW DELETE TOPIC;";
+
         @Test
-        void should_retry_a_503_then_succeed() {
+        void should_retry_a_503_to_a_statement_safe_to_repeat_then_succeed() {
             server.reply("POST", "/ksql", 503, KsqlFixtures.GENERIC_ERROR_503)
                     .reply("POST", "/ksql", 503, KsqlFixtures.GENERIC_ERROR_503)
-                    .ksql(KsqlFixtures.commandStatus(SOURCE, 10));
+                    .ksql(KsqlFixtures.commandStatus(DROP, 10));
 
-            client.execute(SOURCE);
+            client.execute(DROP);
 
             assertEquals(3, server.requests().size());
             assertEquals(List.of(Duration.ofMillis(100), Duration.ofMillis(200)), sleeps);
-            server.requests().forEach(r -> assertEquals(SOURCE, r.ksql()));
+            server.requests().forEach(r -> assertEquals(DROP, r.ksql()));
+        }
+
+        @Test
+        void should_not_send_a_create_again_after_a_5xx_and_say_it_may_have_run() {
+            server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500).ksql(KsqlFixtures.commandStatus(SOURCE, 10));
+
+            KsqlException e = assertThrows(KsqlException.class, () -> client.execute(SOURCE));
+
+            assertEquals(1, server.requests().size(), "a CREATE is not idempotent");
+            assertTrue(sleeps.isEmpty());
+            assertEquals(KsqlException.Kind.AMBIGUOUS, e.kind());
+            assertOneLine(e.getMessage());
+            assertTrue(e.getMessage().startsWith("ksqlDB at " + server.endpoint() + " failed while running \"CREATE STREAM ORDERS_CANARY_SOURCE"),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith("(HTTP 500: Could not write the statement into the command topic.): it may have run it,"
+                    + " so it was not sent again"), e.getMessage());
+        }
+
+        @Test
+        void should_not_send_a_create_again_after_a_timeout() throws IOException {
+            try (ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+                URI endpoint = URI.create("http://127.0.0.1:" + silent.getLocalPort());
+                KsqlClient impatient = new KsqlClient(endpoint, KEY, SECRET, null, Duration.ofMillis(300),
+                        new KsqlClient.RetryPolicy(3, Duration.ofMillis(10), Duration.ofMillis(10)), sleeps::add);
+
+                KsqlException e = assertThrows(KsqlException.class, () -> impatient.execute(SOURCE));
+
+                assertEquals(KsqlException.Kind.AMBIGUOUS, e.kind(), e.getMessage());
+                assertTrue(e.getMessage().contains("gave no answer to \"CREATE STREAM ORDERS_CANARY_SOURCE"), e.getMessage());
+                assertTrue(sleeps.isEmpty(), "sent once: " + sleeps);
+            }
+        }
+
+        @Test
+        void should_tell_the_statements_safe_to_repeat() {
+            for (String safe : List.of("SHOW QUERIES EXTENDED;", "SHOW PROPERTIES;", "DESCRIBE FUNCTION MD5;", "LIST STREAMS;",
+                    "EXPLAIN CSAS_X_1;", DROP, "drop stream if exists x;")) {
+                assertTrue(KsqlClient.safeToRepeat(safe), safe);
+            }
+            for (String changing : List.of(SOURCE, "CREATE OR REPLACE STREAM X AS SELECT * FROM Y;", "PAUSE CSAS_X_1;",
+                    "RESUME CSAS_X_1;", "TERMINATE CSAS_X_1;", "DROP STREAM X;", "SHOW STREAMS; CREATE STREAM X (A INT) WITH (KAFKA_TOPIC='x');")) {
+                assertFalse(KsqlClient.safeToRepeat(changing), changing);
+            }
         }
 
         @Test
@@ -154,7 +199,7 @@ class KsqlClientTest {
                 server.reply("POST", "/ksql", 500, KsqlFixtures.GENERIC_ERROR_500);
             }
 
-            KsqlException e = assertThrows(KsqlException.class, () -> client.execute(SOURCE));
+            KsqlException e = assertThrows(KsqlException.class, () -> client.execute("SHOW QUERIES EXTENDED;"));
 
             assertEquals(3, server.requests().size());
             assertEquals(KsqlException.Kind.SERVER, e.kind());
@@ -245,6 +290,7 @@ class KsqlClientTest {
             }
             URI closed = URI.create("http://127.0.0.1:" + closedPort);
 
+            // a CREATE too: a refused connection never reached the server
             KsqlException e = assertThrows(KsqlException.class, () -> client(closed, KEY, SECRET).execute(SOURCE));
 
             assertEquals(KsqlException.Kind.UNREACHABLE, e.kind());
@@ -342,6 +388,8 @@ class KsqlClientTest {
             assertEquals(Map.of("PAUSED", 1, "RUNNING", 1), legacy.statusCount());
             assertFalse(legacy.paused());
             assertTrue(legacy.writes("orders_legacy"));
+            assertEquals(java.util.Optional.of("exactly_once_v2"), rated.processingGuarantee(), "from overriddenProperties");
+            assertEquals(java.util.Optional.empty(), legacy.processingGuarantee(), "no guarantee of its own: the server's default");
         }
 
         @Test

@@ -130,6 +130,7 @@ class KsqlHandoverTest {
                 }
             }
         }, "rating-group-stand-in");
+        server.ksql(KsqlFixtures.showProperties("exactly_once_v2", 1000));
         mover.start();
         Waits.until("the stand-in moved the offsets once", Duration.ofSeconds(10), Waits.quiet(), () -> lastCommitAt.get() != 0);
 
@@ -139,14 +140,51 @@ class KsqlHandoverTest {
 
         assertEquals(Map.of(0, 30L, 1, 35L), position, "the last committed offsets, not a value read while they moved");
         assertEquals(cluster.committedOffsets(rating, topic), new TreeMap<>(position));
-        assertTrue(returnedAt > lastCommitAt.get(), "position returned only after the offsets stopped moving");
-        assertTrue(server.requests().isEmpty(), "the group id came from the state: no request to ksqlDB");
+        assertTrue(Duration.ofNanos(returnedAt - lastCommitAt.get()).toMillis() >= 1000,
+                "position returned only after the offsets stayed unchanged for longer than the server's commit interval");
+        assertEquals(List.of("SHOW PROPERTIES;"), server.requests().stream().map(KsqlReplayServer.Recorded::ksql).toList(),
+                "the commit interval comes from the server; the group id from the state");
+    }
+
+    @Test
+    void position_waits_for_a_transaction_still_open_on_rated() throws Exception {
+        KsqlEngineTest.produce(topic, 0, 20);
+        KsqlEngineTest.commit(group("rating"), topic, Map.of(0, 20L, 1, 0L));
+        server.ksql(KsqlFixtures.showProperties("exactly_once_v2", 200));
+        Properties p = TestBroker.clientProperties();
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "rating-stand-in-" + TestBroker.unique("tx"));
+        AtomicLong committedAt = new AtomicLong();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic + "_rated", 0, "k".getBytes(StandardCharsets.UTF_8), "{}".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+            Thread decider = new Thread(() -> {
+                try {
+                    Thread.sleep(2000);
+                    committedAt.set(System.nanoTime());
+                    producer.commitTransaction();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "rating-transaction-stand-in");
+            decider.start();
+
+            Map<Integer, Long> position = engine.position(state(Map.of(0, 0L, 1, 0L)));
+            long returnedAt = System.nanoTime();
+            decider.join();
+
+            assertEquals(Map.of(0, 20L, 1, 0L), position);
+            assertTrue(returnedAt > committedAt.get() && committedAt.get() > 0, "position returned while a transaction on _rated was open");
+            assertTrue(progress.stream().anyMatch(l -> l.contains("undecided transaction(s) on " + topic + "_rated")), progress.toString());
+        }
     }
 
     @Test
     void position_never_goes_below_the_start_offsets() {
         KsqlEngineTest.produce(topic, 0, 20);
         KsqlEngineTest.commit(group("rating"), topic, Map.of(0, 4L));
+        server.ksql(KsqlFixtures.showProperties("exactly_once_v2", 100));
 
         Map<Integer, Long> position = engine.position(state(Map.of(0, 12L, 1, 0L)));
 
@@ -191,6 +229,41 @@ class KsqlHandoverTest {
                 "offset lag counts the transaction markers; the wait did not, or it would never have ended");
         assertEquals(List.of("SHOW QUERIES EXTENDED;", "PAUSE " + KsqlEngineTest.ratingId(names) + ";", "SHOW QUERIES EXTENDED;"),
                 server.requests().stream().filter(r -> r.path().equals("/ksql")).map(KsqlReplayServer.Recorded::ksql).toList());
+    }
+
+    @Test
+    void pause_waits_until_the_rating_querys_transaction_on_rated_is_decided() throws Exception {
+        String rated = topic + "_rated";
+        KsqlEngineTest.commit(group("legacy"), rated, Map.of(0, 0L, 1, 0L));
+        KsqlEngineTest.commit(group("new"), rated, Map.of(0, 0L, 1, 0L));
+        server.ksql(KsqlEngineTest.queries(names, "PAUSED", "PAUSED"));
+        Properties p = TestBroker.clientProperties();
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "rating-stand-in-" + TestBroker.unique("tx"));
+        AtomicLong abortedAt = new AtomicLong();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(rated, 1, "k".getBytes(StandardCharsets.UTF_8), "{}".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+            Thread decider = new Thread(() -> {
+                try {
+                    Thread.sleep(1500);
+                    abortedAt.set(System.nanoTime());
+                    producer.abortTransaction();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "rating-transaction-stand-in");
+            decider.start();
+
+            engine.pause(state(Map.of(0, 0L, 1, 0L)), Duration.ofSeconds(30));
+            long returnedAt = System.nanoTime();
+            decider.join();
+
+            assertTrue(abortedAt.get() > 0 && returnedAt > abortedAt.get(),
+                    "the filter groups had no lag while the transaction was open: the drain must wait for it");
+            assertTrue(progress.stream().anyMatch(l -> l.contains("undecided transaction(s) on " + rated)), progress.toString());
+        }
     }
 
     @Test

@@ -38,6 +38,9 @@ import canary.release.Operator;
  * {@code KSQLDB_API_SECRET} when the server needs them, and the Kafka cluster the server uses in
  * {@code KSQLDB_KAFKA_BOOTSTRAP} (plain) or {@code KSQLDB_KAFKA_PROPERTIES} (a client properties
  * file). The server needs Schema Registry: the test topic is written as JSON_SR through ksqlDB.
+ * Besides the lifecycle it checks on the real server: DESCRIBE FUNCTION (the MD5 gate), the commit interval of SHOW
+ * PROPERTIES (the hand-over wait), the rating query running after a drained replace, the versions' columns, and each
+ * query's exactly-once setting.
  */
 class KsqlLiveTest {
 
@@ -92,9 +95,29 @@ class KsqlLiveTest {
                 assertEquals(MigrationState.Phase.ROUTING, s.phase());
                 assertEquals(new java.util.TreeMap<>(half), new java.util.TreeMap<>(s.startOffsets()));
                 assertTrue(s.queryIds().containsKey("rating.group"), s.queryIds().toString());
+                // 5: each query runs with its own exactly-once setting
+                for (String role : List.of("rating", "legacy", "new")) {
+                    String id = s.queryIds().get(role);
+                    KsqlClient.KsqlQuery q = ksql.showQueriesExtended().stream().filter(x -> x.queryId().equals(id)).findFirst().orElseThrow();
+                    assertTrue(q.processingGuarantee().orElse("").startsWith("exactly_once"), role + ": " + q.overriddenProperties());
+                }
+                // 4: the versions' streams carry the producers' columns only
+                assertEquals(List.of("N"), ksql.valueColumns(names.newStream()));
+                assertEquals(List.of("N"), ksql.valueColumns(names.legacyStream()));
+                // 1: DESCRIBE FUNCTION tells a function the server has from one it lacks
+                assertTrue(ksql.hasFunction("RANDOM"));
+                assertFalse(ksql.hasFunction("CANARY_NO_SUCH_FUNCTION"));
+                // 2: the commit interval the hand-over waits for comes from the server
+                assertTrue(KsqlClient.commitInterval(ksql.showProperties()).toMillis() > 0);
 
                 insert(ksql, names.sourceStream(), KsqlEngine.KEY_COLUMN, 100, 40);
-                Kit.run(new UpdateRateCommand(), ctxFile.toString(), "0.5", "--timeout", "5m").ok();
+                Kit.run(new UpdateRateCommand(), ctxFile.toString(), "0.5", "--drain", "--timeout", "5m").ok();
+                // 3: the replace restarted the paused rating query, and the state said the new share first
+                MigrationState updated = state(ctx);
+                assertEquals(0.5, updated.share());
+                assertTrue(updated.routerRunning());
+                String rating = updated.queryIds().get("rating");
+                assertTrue(ksql.showQueriesExtended().stream().anyMatch(q -> q.queryId().equals(rating) && q.running()), rating);
                 insert(ksql, names.sourceStream(), KsqlEngine.KEY_COLUMN, 200, 40);
 
                 Kit.Run check = Kit.run(new CheckDataCommand(), ctxFile.toString(), "--timeout", "5m").ok();

@@ -147,8 +147,12 @@ class KsqlStatementsTest {
                         + "AS SELECT * FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;",
                 KsqlStatements.createFilterStream(ORDERS, true, 6, List.of()));
         assertEquals("CREATE STREAM ORDERS_NEW WITH (KAFKA_TOPIC='orders_new', PARTITIONS=6) "
-                        + "AS SELECT ORDER_KEY, ORDERID, ITEMID FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;",
-                KsqlStatements.createFilterStream(ORDERS, true, 6, List.of("ORDER_KEY", "ORDERID", "ITEMID")));
+                        + "AS SELECT `ORDER_KEY`, `orderId`, `item``s` FROM ORDERS_RATED WHERE FOR_NEW = true EMIT CHANGES;",
+                KsqlStatements.createFilterStream(ORDERS, true, 6, List.of("ORDER_KEY", "orderId", "item`s")));
+        assertEquals("CREATE STREAM ORDERS_LEGACY WITH (KAFKA_TOPIC='orders_legacy', PARTITIONS=6, VALUE_SCHEMA_ID=42) "
+                        + "AS SELECT `CANARY_KEY`, `ID` FROM ORDERS_RATED WHERE FOR_NEW = false EMIT CHANGES;",
+                KsqlStatements.createFilterStream(ORDERS, false, 6, List.of("CANARY_KEY", "ID"), 42),
+                "the producers' value schema, by its Schema Registry id");
     }
 
     @Test

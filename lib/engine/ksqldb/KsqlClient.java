@@ -42,13 +42,16 @@ import canary.common.Text;
  *   <li>The client remembers the highest {@code commandSequenceNumber} ksqlDB returned and sends
  *       it with the next {@code /ksql} request, so a statement waits until the server has run the
  *       earlier ones (for example a filter query over a stream created by the previous call).</li>
- *   <li>5xx answers, refused connections and timeouts are retried a bounded number of times with
- *       exponential backoff; 4xx answers are not retried.</li>
+ *   <li>Only what is safe to repeat is retried, a bounded number of times with exponential backoff: a request that never
+ *       left (connection refused, unknown host, no connection), GETs, and statements that change nothing or are
+ *       idempotent ({@code SHOW}, {@code DESCRIBE}, {@code LIST}, {@code EXPLAIN}, {@code DROP ... IF EXISTS}). A statement
+ *       that changes something and gets a 5xx or no answer is not repeated: it fails with
+ *       {@link KsqlException.Kind#AMBIGUOUS}, and the caller reads the server's state to decide. 4xx answers are not
+ *       retried.</li>
  *   <li>Errors become a {@link KsqlException} with one line for the user.</li>
  * </ul>
  *
- * <p>Retrying a {@code /ksql} POST after a 5xx can meet a statement the server did run before it
- * failed; callers that must be idempotent check {@link #showQueriesExtended()} before re-creating.
+ * <p>A {@code CREATE} repeated after a 5xx can meet a statement the server did run before it failed, hence no retry.
  */
 public final class KsqlClient {
 
@@ -63,6 +66,12 @@ public final class KsqlClient {
      * 7.3.0): before, the inferred schema dropped the declared header columns (ksqlDB pull request 9023).
      */
     public static final String HEADER_COLUMNS_MIN_VERSION = "0.27.0";
+
+    /**
+     * The {@code MD5} function, which key-hash routing needs, arrived in Confluent Platform 7.5.0 (ksqlDB pull request
+     * 9880, May 2023); no standalone ksqlDB release (0.28, 0.29) and no Confluent Platform before 7.5 has it.
+     */
+    public static final String MD5_MIN_VERSION = "7.5.0";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern QUERY_ID = Pattern.compile("[A-Za-z0-9_]+");
@@ -117,14 +126,23 @@ public final class KsqlClient {
      *                    query, so use {@link #paused()}, which reads this map.
      */
     public record KsqlQuery(String queryId, String queryString, List<String> sources, List<String> sinks,
-            List<String> sinkKafkaTopics, String state, Map<String, Integer> statusCount,
-            String consumerGroupId, String queryType) {
+            String state, Map<String, Integer> statusCount, String consumerGroupId, String queryType,
+            Map<String, String> overriddenProperties) {
 
         public KsqlQuery {
             sources = List.copyOf(sources);
             sinks = List.copyOf(sinks);
-            sinkKafkaTopics = List.copyOf(sinkKafkaTopics);
             statusCount = Collections.unmodifiableMap(new TreeMap<>(statusCount));
+            overriddenProperties = Collections.unmodifiableMap(new TreeMap<>(overriddenProperties));
+        }
+
+        /**
+         * The processing guarantee this query was created with ({@code processing.guarantee} or
+         * {@code ksql.streams.processing.guarantee} in its overridden properties), if it has one of its own.
+         */
+        public Optional<String> processingGuarantee() {
+            String v = overriddenProperties.get("processing.guarantee");
+            return Optional.ofNullable(v != null ? v : overriddenProperties.get("ksql.streams.processing.guarantee"));
         }
 
         /** True when every instance of the query reports PAUSED (and at least one reports). */
@@ -221,10 +239,16 @@ public final class KsqlClient {
         if (sequence >= 0) {
             body.put("commandSequenceNumber", sequence);
         }
-        Answer answer = send("POST", "/ksql", body.toString(), false);
+        boolean repeatable = safeToRepeat(statements);
+        Answer answer = send("POST", "/ksql", body.toString(), false, repeatable ? null : statements);
         JsonNode json = parse(answer, "/ksql");
         if (answer.status / 100 != 2) {
             rememberSequenceNumbers(json.path("entities"));
+            if (answer.status >= 500 && !repeatable) {
+                throw new KsqlException(KsqlException.Kind.AMBIGUOUS, "ksqlDB at " + endpoint + " failed while running \""
+                        + abbreviate(statements) + "\" (HTTP " + answer.status + ": " + orUnknown(Text.firstLine(json.path("message").asText("")))
+                        + "): it may have run it, so it was not sent again", answer.status, json.path("error_code").asInt(-1), statements, null);
+            }
             throw errorFrom(answer.status, json, statements);
         }
         if (!json.isArray()) {
@@ -294,11 +318,66 @@ public final class KsqlClient {
         return Optional.ofNullable(value).map(String::trim).filter(v -> !v.isEmpty());
     }
 
+    /** ksqlDB's default {@code ksql.streams.commit.interval.ms} (Kafka Streams' own default is lower under exactly-once). */
+    public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofSeconds(2);
+
+    /**
+     * How often the server's queries commit: {@code ksql.streams.commit.interval.ms} (or {@code commit.interval.ms}), or
+     * ksqlDB's default of 2 s when the server does not list it. A paused query's tasks still commit, so a query's committed
+     * offsets can move for about this long after PAUSE.
+     */
+    public static Duration commitInterval(Map<String, String> properties) {
+        String value = properties.get("ksql.streams.commit.interval.ms");
+        if (value == null) {
+            value = properties.get("commit.interval.ms");
+        }
+        try {
+            return value == null || value.isBlank() ? DEFAULT_COMMIT_INTERVAL : Duration.ofMillis(Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            return DEFAULT_COMMIT_INTERVAL;
+        }
+    }
+
     /** True for {@code exactly_once}, {@code exactly_once_beta} and {@code exactly_once_v2}. */
     public static boolean isExactlyOnce(Map<String, String> properties) {
         return processingGuarantee(properties)
                 .map(v -> v.toLowerCase(Locale.ROOT).startsWith("exactly_once"))
                 .orElse(false);
+    }
+
+    /**
+     * Whether the server knows a function, asked with {@code DESCRIBE FUNCTION name}: a {@code describe_function} entity
+     * means yes; ksqlDB's statement error "Can't find any functions with the name" means no. Any other error is thrown.
+     */
+    public boolean hasFunction(String name) {
+        if (!QUERY_ID.matcher(name).matches()) {
+            throw new IllegalArgumentException("not a function name: " + name);
+        }
+        try {
+            return execute("DESCRIBE FUNCTION " + name + ";").stream()
+                    .anyMatch(e -> name.equalsIgnoreCase(e.path("name").asText()));
+        } catch (KsqlException e) {
+            if (e.kind() == KsqlException.Kind.STATEMENT && e.getMessage().contains("Can't find any functions")) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * {@code DESCRIBE <source>}: the value columns of a stream, in order (the fields of ksqlDB's {@code SourceDescription}
+     * that are neither KEY nor HEADER columns).
+     */
+    public List<String> valueColumns(String source) {
+        requireQueryId(source);
+        JsonNode entity = single(execute("DESCRIBE " + source + ";"), "sourceDescription");
+        List<String> columns = new ArrayList<>();
+        for (JsonNode field : entity.path("sourceDescription").path("fields")) {
+            if (!field.hasNonNull("fieldType")) {
+                columns.add(field.path("name").asText());
+            }
+        }
+        return columns;
     }
 
     /** {@code PAUSE <queryId>}; checks first that the server is 0.28 or newer. */
@@ -377,7 +456,7 @@ public final class KsqlClient {
 
     /** {@code GET /info}: the server's version, Kafka cluster id, service id and status. */
     public ServerInfo info() {
-        Answer answer = send("GET", "/info", null, false);
+        Answer answer = send("GET", "/info", null, false, null);
         JsonNode json = parse(answer, "/info");
         if (answer.status / 100 != 2) {
             throw errorFrom(answer.status, json, null);
@@ -402,7 +481,7 @@ public final class KsqlClient {
      * result, not an error, so it is returned (not retried).
      */
     public Health healthcheck() {
-        Answer answer = send("GET", "/healthcheck", null, true);
+        Answer answer = send("GET", "/healthcheck", null, true, null);
         JsonNode json = parse(answer, "/healthcheck");
         if (answer.status / 100 != 2 && !json.has("isHealthy")) {
             throw errorFrom(answer.status, json, null);
@@ -416,7 +495,40 @@ public final class KsqlClient {
     private record Answer(int status, String body) {
     }
 
-    private Answer send(String method, String path, String body, boolean answerOn503) {
+    /**
+     * True when every statement in {@code statements} can be sent again without changing the outcome: it reads
+     * ({@code SHOW}, {@code DESCRIBE}, {@code LIST}, {@code EXPLAIN}) or drops only if it exists.
+     */
+    public static boolean safeToRepeat(String statements) {
+        List<String> each = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        boolean quoted = false;
+        for (char c : statements.toCharArray()) {
+            if (c == '\'') {
+                quoted = !quoted;
+            }
+            if (c == ';' && !quoted) {
+                each.add(current.toString());
+                current.setLength(0);
+            } else {
+                current.append(c);
+            }
+        }
+        if (!current.toString().isBlank()) {
+            each.add(current.toString());
+        }
+        return !each.isEmpty() && each.stream().map(t -> t.trim().replaceAll("\\s+", " ").toUpperCase(Locale.ROOT)).allMatch(t ->
+                t.startsWith("SHOW ") || t.startsWith("LIST ") || t.startsWith("DESCRIBE ") || t.startsWith("EXPLAIN ")
+                        || t.startsWith("DROP STREAM IF EXISTS ") || t.startsWith("DROP TABLE IF EXISTS "));
+    }
+
+    /**
+     * Sends a request, retrying what is safe to repeat.
+     *
+     * @param changing the statements of a POST that is not safe to repeat, or null: such a request is retried only when it
+     *                 never left (no connection), and a 5xx answer is returned at once
+     */
+    private Answer send(String method, String path, String body, boolean answerOn503, String changing) {
         URI uri = endpoint.resolve(path);
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(requestTimeout)
@@ -443,11 +555,15 @@ public final class KsqlClient {
                 last = new Answer(response.statusCode(), response.body());
                 lastFailure = null;
                 boolean serverError = last.status >= 500 && !(answerOn503 && last.status == 503);
-                if (!serverError) {
+                if (!serverError || changing != null) {
                     return last;
                 }
             } catch (IOException e) {
                 lastFailure = e;
+                if (changing != null && !neverSent(e)) {
+                    throw new KsqlException(KsqlException.Kind.AMBIGUOUS, "ksqlDB at " + endpoint + " gave no answer to \""
+                            + abbreviate(changing) + "\" (" + reason(e) + "): it may have run it, so it was not sent again", -1, -1, changing, e);
+                }
             } catch (UnresolvedAddressException e) {
                 lastFailure = e;
             } catch (InterruptedException e) {
@@ -463,6 +579,17 @@ public final class KsqlClient {
                     -1, -1, null, lastFailure);
         }
         return last;
+    }
+
+    /** True when the request cannot have reached the server: no connection was made. */
+    private static boolean neverSent(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException || t instanceof UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException || t instanceof java.net.NoRouteToHostException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void pause(Duration duration) {
@@ -582,16 +709,18 @@ public final class KsqlClient {
     }
 
     private static KsqlQuery toQuery(JsonNode q, String queryString, Map<String, Integer> statusCount) {
+        Map<String, String> overridden = new TreeMap<>();
+        q.path("overriddenProperties").properties().forEach(e -> overridden.put(e.getKey(), e.getValue().asText()));
         return new KsqlQuery(
                 q.path("id").asText(),
                 queryString,
                 strings(q.path("sources")),
                 strings(q.path("sinks")),
-                strings(q.path("sinkKafkaTopics")),
                 q.path("state").asText(null),
                 statusCount,
                 q.path("consumerGroupId").asText(null),
-                q.path("queryType").asText(null));
+                q.path("queryType").asText(null),
+                overridden);
     }
 
     private static Map<String, Integer> statusCountOf(JsonNode q) {

@@ -52,7 +52,8 @@ import canary.release.MigrationState;
  *   <li>Match rules and whole partitions are the rating query's {@code FOR_NEW} expression
  *       ({@link KsqlStatements#routingDecision}); a header rule reads a {@code HEADER('name')} column that the
  *       migration declares in the source stream for each header its rules read (kept in the state as
- *       {@code header.<name>}). Those columns, like {@code FOR_NEW}, reach the derived records as value columns.</li>
+ *       {@code header.<name>}). Those columns, like {@code FOR_NEW}, stay in {@code <topic>_rated}: the filter queries
+ *       select the key and the source's value columns only, with the producers' schema id when the context gives it.</li>
  * </ul>
  */
 public final class KsqlEngine implements Engine {
@@ -82,10 +83,12 @@ public final class KsqlEngine implements Engine {
     private final Names names;
     private final Duration settle;
     private final Duration positionTimeout;
+    /** Set by {@link #preflight}: a query created without exactly-once is accepted with a warning. */
+    private boolean atLeastOnceAccepted;
 
     /**
-     * @param settle          how long apart two equal reads of the rating group's committed offsets
-     *                        must be for {@link #position} to take them as stable
+     * @param settle          how often {@link #position} reads the rating group's committed offsets, and how much longer than
+     *                        the server's commit interval they must stay unchanged
      * @param positionTimeout the longest {@link #position} waits for them to stop moving
      */
     public KsqlEngine(Context ctx, KafkaCluster cluster, KsqlClient client, Waits.Progress progress,
@@ -129,20 +132,58 @@ public final class KsqlEngine implements Engine {
 
     @Override
     public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
+        preflight(planned, allowAtLeastOnce, false);
+    }
+
+    @Override
+    public void preflight(MigrationState planned, boolean allowAtLeastOnce, boolean dryRun) {
         sourceFormat();
         checkRouting(planned, planned);
-        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules.
+        // GET /info: reachable, credentials accepted, new enough for PAUSE/RESUME and for the header columns of the rules;
+        // with key-hash routing, DESCRIBE FUNCTION MD5.
         requireVersion(planned);
         Map<String, String> properties = client.showProperties();
+        atLeastOnceAccepted = allowAtLeastOnce;
         if (!KsqlClient.isExactlyOnce(properties)) {
-            String guarantee = KsqlClient.processingGuarantee(properties).orElse("not reported");
-            String why = "ksqlDB at " + client.endpoint() + " runs with processing.guarantee " + guarantee
-                    + ": a crash under at-least-once can route a record to both versions";
-            if (!allowAtLeastOnce) {
-                throw new UserException(why + "; set ksql.streams.processing.guarantee=exactly_once_v2 on the server, "
-                        + "or accept it with --allow-at-least-once");
-            }
-            progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
+            progress.accept("ksqlDB at " + client.endpoint() + " runs queries with processing.guarantee "
+                    + KsqlClient.processingGuarantee(properties).orElse("(not reported)") + " by default: each query of this"
+                    + " migration asks for " + KsqlStatements.EXACTLY_ONCE_V2 + " and is checked once created");
+        }
+        if (dryRun) {
+            progress.accept("dry run: the value columns of " + ctx.topic() + " are not checked (that needs a probe stream on ksqlDB);"
+                    + " the migration checks them before it changes anything");
+            return;
+        }
+        requireFreeColumnNames(valueColumns());
+    }
+
+    /**
+     * Names the rating query gives columns of its own ({@link #KEY_COLUMN}, {@code FOR_NEW}) and ksqlDB's pseudo-columns: a
+     * value column of the original topic with one of these names would clash.
+     */
+    static final List<String> RESERVED_COLUMNS = List.of(KEY_COLUMN, KsqlStatements.FOR_NEW, "ROWTIME", "ROWPARTITION", "ROWOFFSET");
+
+    /**
+     * The value columns ksqlDB infers from Schema Registry for the original topic, read through a probe stream that is created
+     * (no key column, so nothing clashes), described and dropped at once (without its topic).
+     */
+    List<String> valueColumns() {
+        SourceFormat format = sourceFormat();
+        try {
+            client.execute(KsqlStatements.createProbeStream(names, format));
+            return client.valueColumns(names.probeStream());
+        } finally {
+            client.execute(KsqlStatements.dropProbeStream(names));
+        }
+    }
+
+    /** Refuses in one line value columns whose names the canary or ksqlDB use. */
+    void requireFreeColumnNames(List<String> valueColumns) {
+        List<String> clash = valueColumns.stream().filter(c -> RESERVED_COLUMNS.contains(c) || c.startsWith(HEADER_COLUMN)).toList();
+        if (!clash.isEmpty()) {
+            throw new UserException("the value schema of " + ctx.topic() + " (as ksqlDB infers it from Schema Registry) has the column(s) "
+                    + String.join(", ", clash) + ": engine ksqldb names columns " + String.join(", ", RESERVED_COLUMNS) + " and "
+                    + HEADER_COLUMN + "<n> itself, so its queries would clash; use engine router for this topic");
         }
     }
 
@@ -162,6 +203,12 @@ public final class KsqlEngine implements Engine {
             cannot.add("read the record header(s) " + String.join(", ", headers.stream().map(h -> "'" + h + "'").toList())
                     + " the rules match: header columns beside a value schema from Schema Registry need ksqlDB "
                     + KsqlClient.HEADER_COLUMNS_MIN_VERSION + " or newer (Confluent Platform 7.3+)");
+        }
+        if (cannot.isEmpty() && routing(planned) == Routing.KEY_HASH && !client.hasFunction("MD5")) {
+            // asked, not inferred from the version: Confluent Cloud reports versions that are not release numbers
+            cannot.add("hash the key: key-hash routing needs the MD5 function (DESCRIBE FUNCTION MD5 finds none), which came in"
+                    + " Confluent Platform " + KsqlClient.MD5_MIN_VERSION + " (no ksqlDB 0.x release has it); use routing random or"
+                    + " partitions on this server");
         }
         if (!cannot.isEmpty()) {
             throw new KsqlException(KsqlException.Kind.UNSUPPORTED, "ksqlDB at " + client.endpoint() + " is version " + version
@@ -230,10 +277,12 @@ public final class KsqlEngine implements Engine {
         streams.add(names.sourceStream());
         plan.add(KsqlStatements.ratingStream(false, names, startOffsets, partitions, decision(state, headers)));
         streams.add(names.ratedStream());
-        plan.add(KsqlStatements.createFilterStream(names, false, partitions, null));
+        plan.add(null); // the filter queries project the source's columns, read once the source stream exists
         streams.add(names.legacyStream());
-        plan.add(KsqlStatements.createFilterStream(names, true, partitions, null));
+        plan.add(null);
         streams.add(names.newStream());
+        Integer schemaId = ctx.ksqldb().flatMap(Context.KsqlConnection::valueSchemaId).orElse(null);
+        List<String> projection = new ArrayList<>();
 
         Set<String> existing = existingStreams();
         List<String> created = new ArrayList<>();
@@ -244,11 +293,21 @@ public final class KsqlEngine implements Engine {
                     progress.accept("stream " + stream + " already exists on ksqlDB");
                     continue;
                 }
-                client.execute(plan.get(i), KsqlStatements.QUERY_PROPERTIES);
+                if (plan.get(i) == null) {
+                    if (projection.isEmpty()) {
+                        projection.addAll(originalColumns(schemaId));
+                    }
+                    plan.set(i, KsqlStatements.createFilterStream(names, stream.equals(names.newStream()), partitions, projection, schemaId));
+                }
+                String statement = plan.get(i);
+                runDeciding(() -> client.execute(statement, KsqlStatements.QUERY_PROPERTIES), "create stream " + stream,
+                        () -> existingStreams().contains(stream.toUpperCase(Locale.ROOT)));
                 created.add(stream);
                 progress.accept("created stream " + stream);
             }
-            Map<String, String> ids = queryIds(client.showQueriesExtended());
+            List<KsqlQuery> queries = client.showQueriesExtended();
+            Map<String, String> ids = queryIds(queries);
+            requireExactlyOnce(queries, ids);
             progress.accept("queries: rating " + ids.get(RATING) + ", legacy " + ids.get(LEGACY) + ", new " + ids.get(NEW));
             headers.forEach((header, column) -> ids.put(HEADER + header, column));
             return ids;
@@ -256,6 +315,57 @@ public final class KsqlEngine implements Engine {
             undoCreate(created, e);
             throw e;
         }
+    }
+
+    /**
+     * What the filter queries write: the key column and the source stream's value columns (as DESCRIBE lists them), never
+     * {@code FOR_NEW} or the header columns, so the versions receive the producers' columns. Without the producers' schema
+     * id, says that ksqlDB registers a schema of its own for the versions' topics.
+     */
+    private List<String> originalColumns(Integer schemaId) {
+        List<String> columns = new ArrayList<>();
+        if (keyColumn() != null) {
+            columns.add(KEY_COLUMN);
+        }
+        List<String> values = client.valueColumns(names.sourceStream()).stream().filter(c -> !c.startsWith(HEADER_COLUMN)).toList();
+        if (values.isEmpty()) {
+            throw new UserException(UserException.ENVIRONMENT, "ksqlDB at " + client.endpoint() + " infers no value column for "
+                    + ctx.topic() + " (DESCRIBE " + names.sourceStream() + "): is a value schema registered for it in Schema Registry?");
+        }
+        columns.addAll(values);
+        if (schemaId == null) {
+            progress.accept("warning: ksqldb.value_schema_id is not set: ksqlDB registers a value"
+                    + " schema of its own for " + ctx.legacyTopic() + " and " + ctx.newTopic() + " (the same columns; for Avro the"
+                    + " record name KsqlDataSourceSchema and every field optional); set it to the producers' schema id to keep theirs");
+        }
+        return columns;
+    }
+
+    /**
+     * Checks that each of the three queries was created with exactly-once (its overridden properties in SHOW QUERIES
+     * EXTENDED): a crash under at-least-once can route a record to both versions. Refused unless --allow-at-least-once.
+     */
+    private void requireExactlyOnce(List<KsqlQuery> queries, Map<String, String> ids) {
+        List<String> without = new ArrayList<>();
+        for (String role : List.of(RATING, LEGACY, NEW)) {
+            KsqlQuery q = queries.stream().filter(x -> x.queryId().equals(ids.get(role))).findFirst().orElseThrow();
+            String g = q.processingGuarantee().orElse("the server's default");
+            if (!g.toLowerCase(Locale.ROOT).startsWith("exactly_once")) {
+                without.add(q.queryId() + " (" + g + ")");
+            }
+        }
+        if (without.isEmpty()) {
+            progress.accept("each query runs with processing.guarantee " + KsqlStatements.EXACTLY_ONCE_V2);
+            return;
+        }
+        String why = "ksqlDB at " + client.endpoint() + " runs the queries " + String.join(", ", without) + " without "
+                + KsqlStatements.PROCESSING_GUARANTEE + "=" + KsqlStatements.EXACTLY_ONCE_V2
+                + ": a crash under at-least-once can route a record to both versions";
+        if (!atLeastOnceAccepted) {
+            throw new UserException(why + "; the server did not keep the per-query setting: set"
+                    + " ksql.streams.processing.guarantee=exactly_once_v2 on the server, or accept it with --allow-at-least-once");
+        }
+        progress.accept("warning: " + why + " (accepted with --allow-at-least-once)");
     }
 
     /** Drops what one create call made, dependents first, so that a failed migration leaves nothing half-created. */
@@ -329,7 +439,7 @@ public final class KsqlEngine implements Engine {
         String rating = ids(state).get(RATING);
         KsqlQuery q = query(rating);
         if (!q.running()) {
-            client.resume(rating);
+            runDeciding(() -> client.resume(rating), "resume " + rating, () -> query(rating).statusCount().containsKey("RUNNING"));
             progress.accept("resumed the rating query " + rating);
         }
         Waits.untilNothingLeft("the rating query " + rating + " runs on every ksqlDB server", timeout, progress, () -> {
@@ -345,7 +455,7 @@ public final class KsqlEngine implements Engine {
         String rating = ids.get(RATING);
         KsqlQuery q = query(rating);
         if (!q.paused()) {
-            client.pause(rating);
+            runDeciding(() -> client.pause(rating), "pause " + rating, () -> query(rating).statusCount().containsKey("PAUSED"));
             progress.accept("paused the rating query " + rating);
             Waits.untilNothingLeft("the rating query " + rating + " is paused on every ksqlDB server", timeout, progress, () -> {
                 KsqlQuery now = query(rating);
@@ -353,11 +463,42 @@ public final class KsqlEngine implements Engine {
                 return now.paused() ? null : "status " + now.statusCount();
             });
         }
+        // the filter queries read committed: a transaction of the rating query still open on <topic>_rated hides records from them
+        Waits.untilNothingLeft("every transaction of the rating query on " + ctx.ratedTopic() + " is committed or aborted", timeout,
+                progress, () -> undecidedOnRated());
         for (String role : List.of(LEGACY, NEW)) {
             String group = ids.get(role + GROUP);
             Waits.untilNothingLeft("the " + role + " filter query " + ids.get(role) + " has processed every record of " + ctx.ratedTopic(),
                     timeout, progress, () -> Lag.remaining(role + " filter query", cluster.unprocessed(group, ctx.ratedTopic(), timeout)));
         }
+    }
+
+    /**
+     * Sends a statement that changes something. When ksqlDB's answer leaves open whether it ran (a 5xx, no answer: the
+     * client does not repeat such statements), reads the server's state with {@code ran} and sends it again only if it did
+     * not run.
+     */
+    private void runDeciding(Runnable send, String what, java.util.function.BooleanSupplier ran) {
+        try {
+            send.run();
+        } catch (KsqlException e) {
+            if (e.kind() != KsqlException.Kind.AMBIGUOUS) {
+                throw e;
+            }
+            progress.accept(Text.firstLine(e.getMessage()) + "; reading the server's state to decide");
+            if (ran.getAsBoolean()) {
+                progress.accept("the server shows it ran (" + what + "): not sent again");
+                return;
+            }
+            progress.accept("the server shows it did not run (" + what + "): sending it again");
+            send.run();
+        }
+    }
+
+    /** Two statements compare equal whatever their spacing and final semicolon. */
+    static boolean sameStatement(String a, String b) {
+        java.util.function.UnaryOperator<String> norm = t -> t == null ? "" : t.trim().replaceAll("\\s+", " ").replaceAll(";$", "");
+        return norm.apply(a).equalsIgnoreCase(norm.apply(b));
     }
 
     private void failOnError(KsqlQuery q) {
@@ -398,44 +539,70 @@ public final class KsqlEngine implements Engine {
         return KsqlStatements.routingDecision(routing(state), state.share(), keyColumn(), state.newPartitions(), state.rules(), headers);
     }
 
+    /**
+     * {@code CREATE OR REPLACE} of the rating query. ksqlDB builds the replacement as a new query object that starts running,
+     * even when the old one was paused: routing resumes with this statement, so the caller writes {@code next} to the state
+     * (run flag on) before calling this.
+     */
     @Override
     public void applyRouting(MigrationState next) {
         Map<Integer, Long> start = next.startOffsets();
-        client.execute(KsqlStatements.ratingStream(true, names, start, start.size(), decision(next, headerColumns(next))),
-                KsqlStatements.QUERY_PROPERTIES);
+        String replace = KsqlStatements.ratingStream(true, names, start, start.size(), decision(next, headerColumns(next)));
+        // after an unclear answer: the replace ran if the rating query now runs this very statement
+        runDeciding(() -> client.execute(replace, KsqlStatements.QUERY_PROPERTIES), "replace the rating query",
+                () -> client.showQueriesExtended().stream().anyMatch(q -> q.writes(names.ratedStream())
+                        && sameStatement(q.queryString(), replace)));
         progress.accept("replaced the rating query: share " + Text.percent(next.share()) + " to the new version"
                 + (next.newPartitions() == null ? "" : " (partitions " + next.newPartitions() + ")")
-                + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules())));
+                + (next.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(next.rules()))
+                + "; the replace restarted the rating query (a replaced query runs even if it was paused)");
     }
 
     // ------------------------------------------------------------------ position and counts
 
     /**
-     * The rating query group's committed offsets on the original topic, read until two reads
-     * {@code settle} apart agree. A partition where the group is still below the start offset (or
-     * has committed nothing) has routed nothing yet: its position is the start offset, never lower,
-     * or the surviving version would process again records legacy had already processed.
+     * The rating query group's committed offsets on the original topic, once no transaction is undecided on
+     * {@code <topic>_rated} and the offsets have not moved for longer than the server's commit interval
+     * ({@code ksql.streams.commit.interval.ms} from SHOW PROPERTIES, plus {@code settle}): a paused query's tasks still
+     * commit, so its offsets can move for about one interval after PAUSE. A partition where the group is still below the
+     * start offset (or has committed nothing) has routed nothing yet: its position is the start offset, never lower, or the
+     * surviving version would process again records legacy had already processed.
      */
     @Override
     public Map<Integer, Long> position(MigrationState state) {
         String group = routingGroup(state);
+        Duration interval = KsqlClient.commitInterval(client.showProperties());
+        long window = interval.plus(settle).toNanos();
         AtomicReference<Map<Integer, Long>> last = new AtomicReference<>(cluster.committedOffsets(group, ctx.topic()));
-        long[] lastAt = {System.nanoTime()};
-        Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic() + " stop moving",
+        long[] unchangedSince = {System.nanoTime()};
+        Waits.untilNothingLeft("the committed offsets of the rating query group " + group + " on " + ctx.topic()
+                        + " stay unchanged for longer than the server's commit interval (" + interval.toMillis() + " ms)",
                 positionTimeout, progress, () -> {
-                    long waited = System.nanoTime() - lastAt[0];
-                    if (waited < settle.toNanos()) {
-                        sleep(Duration.ofNanos(settle.toNanos() - waited));
-                    }
+                    sleep(settle);
                     Map<Integer, Long> now = cluster.committedOffsets(group, ctx.topic());
-                    String moved = now.equals(last.get()) ? null : "still moving: " + now;
-                    last.set(now);
-                    lastAt[0] = System.nanoTime();
-                    return moved;
+                    if (!now.equals(last.get())) {
+                        last.set(now);
+                        unchangedSince[0] = System.nanoTime();
+                        return "still moving: " + now;
+                    }
+                    String open = undecidedOnRated();
+                    if (open != null) {
+                        unchangedSince[0] = System.nanoTime();
+                        return open;
+                    }
+                    long unchanged = System.nanoTime() - unchangedSince[0];
+                    return unchanged > window ? null
+                            : "unchanged for " + Duration.ofNanos(unchanged).toMillis() + " of " + Duration.ofNanos(window).toMillis() + " ms";
                 });
         Map<Integer, Long> out = new TreeMap<>();
         state.startOffsets().forEach((p, start) -> out.put(p, Math.max(start, last.get().getOrDefault(p, start))));
         return out;
+    }
+
+    /** What is undecided on {@code <topic>_rated} (a transaction open, or its markers not written), or null. */
+    private String undecidedOnRated() {
+        Map<Integer, Long> open = cluster.undecided(ctx.ratedTopic());
+        return open.isEmpty() ? null : "undecided transaction(s) on " + ctx.ratedTopic() + ", offsets per partition " + open;
     }
 
     private static void sleep(Duration d) {

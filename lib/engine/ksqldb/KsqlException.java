@@ -22,7 +22,12 @@ public final class KsqlException extends UserException {
         /** The server is too old for what was asked (for example PAUSE/RESUME before 0.28). */
         UNSUPPORTED,
         /** The server answered something that is not the documented JSON. */
-        PROTOCOL
+        PROTOCOL,
+        /**
+         * A statement that changes something was sent and no clear answer came back (a 5xx, a timeout, a dropped
+         * connection): the server may or may not have run it. Not repeated; the caller reads the server's state to decide.
+         */
+        AMBIGUOUS
     }
 
     private final Kind kind;

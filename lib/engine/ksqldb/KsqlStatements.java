@@ -51,12 +51,18 @@ public final class KsqlStatements {
     /** The column the rating query adds: true for a record routed to the new version. */
     public static final String FOR_NEW = "FOR_NEW";
 
+    /** The per-query property that asks for exactly-once, whatever the server's default. */
+    public static final String PROCESSING_GUARANTEE = "processing.guarantee";
+    public static final String EXACTLY_ONCE_V2 = "exactly_once_v2";
+
     /**
      * Properties to send with the statements that create the queries: read the source from the
      * earliest offset so that the {@code ROWOFFSET >= start} filter, not the consumer's reset
-     * policy, decides where routing begins.
+     * policy, decides where routing begins; and exactly-once for this query, so that a server (or a Confluent Cloud
+     * cluster, which exposes no server setting) running at-least-once by default still runs these queries exactly-once.
      */
-    public static final Map<String, Object> QUERY_PROPERTIES = Map.of("ksql.streams.auto.offset.reset", "earliest");
+    public static final Map<String, Object> QUERY_PROPERTIES = Map.of("ksql.streams.auto.offset.reset", "earliest",
+            PROCESSING_GUARANTEE, EXACTLY_ONCE_V2);
 
     private static final Pattern KAFKA_TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -90,6 +96,11 @@ public final class KsqlStatements {
 
         public String ratedStream() {
             return prefix + "_RATED";
+        }
+
+        /** A stream that preflight creates over the original topic to read its value columns, and drops at once. */
+        public String probeStream() {
+            return prefix + "_CANARY_PROBE";
         }
 
         public String legacyStream() {
@@ -231,19 +242,39 @@ public final class KsqlStatements {
      *                listing them keeps {@code FOR_NEW} out of the services' records
      */
     public static String createFilterStream(Names names, boolean forNew, int partitions, List<String> columns) {
+        return createFilterStream(names, forNew, partitions, columns, null);
+    }
+
+    /**
+     * The filter query, writing with the producers' value schema when {@code valueSchemaId} is given
+     * ({@code VALUE_SCHEMA_ID}, ksqlDB 0.24+ / Confluent Platform 7.3+: the columns written must be that schema's).
+     * Columns are quoted, so names in lower or mixed case, as ksqlDB infers them from the schema, stay as they are.
+     */
+    public static String createFilterStream(Names names, boolean forNew, int partitions, List<String> columns, Integer valueSchemaId) {
         requirePartitions(partitions);
         String stream = forNew ? names.newStream() : names.legacyStream();
         String topic = forNew ? names.newTopic() : names.legacyTopic();
         String projection = "*";
         if (columns != null && !columns.isEmpty()) {
-            columns.forEach(c -> requireIdentifier(c, "column"));
-            projection = String.join(", ", columns);
+            projection = String.join(", ", columns.stream().map(KsqlStatements::quoted).toList());
+        }
+        if (valueSchemaId != null && valueSchemaId < 1) {
+            throw new IllegalArgumentException("not a schema id: " + valueSchemaId);
         }
         return "CREATE STREAM " + stream
-                + " WITH (KAFKA_TOPIC=" + literal(topic) + ", PARTITIONS=" + partitions + ")"
+                + " WITH (KAFKA_TOPIC=" + literal(topic) + ", PARTITIONS=" + partitions
+                + (valueSchemaId == null ? "" : ", VALUE_SCHEMA_ID=" + valueSchemaId) + ")"
                 + " AS SELECT " + projection + " FROM " + names.ratedStream()
                 + " WHERE " + FOR_NEW + " = " + (forNew ? "true" : "false")
                 + " EMIT CHANGES;";
+    }
+
+    /** A column name in back quotes (a back quote inside doubled). */
+    static String quoted(String column) {
+        if (column == null || column.isEmpty()) {
+            throw new IllegalArgumentException("empty column name");
+        }
+        return "`" + column.replace("`", "``") + "`";
     }
 
     /** {@code PAUSE <queryId>;} */
@@ -265,6 +296,20 @@ public final class KsqlStatements {
     }
 
     /** {@code DROP STREAM IF EXISTS <stream> DELETE TOPIC;} for a derived stream. */
+    /**
+     * The probe over the original topic: no key column (KEY_FORMAT NONE), value columns inferred from Schema Registry, for
+     * example {@code CREATE STREAM ORDERS_CANARY_PROBE WITH (KAFKA_TOPIC='orders', KEY_FORMAT='NONE', VALUE_FORMAT='AVRO');}
+     */
+    public static String createProbeStream(Names names, SourceFormat format) {
+        return "CREATE STREAM " + names.probeStream() + " WITH (KAFKA_TOPIC=" + literal(names.topic()) + ", KEY_FORMAT='NONE', VALUE_FORMAT='"
+                + format.valueFormat().toUpperCase(Locale.ROOT) + "');";
+    }
+
+    /** Drops the probe, never its topic (the producers' original topic). */
+    public static String dropProbeStream(Names names) {
+        return "DROP STREAM IF EXISTS " + names.probeStream() + ";";
+    }
+
     public static String dropWithTopic(String stream) {
         requireIdentifier(stream, "stream");
         return "DROP STREAM IF EXISTS " + stream + " DELETE TOPIC;";

@@ -231,6 +231,10 @@ final class Fakes {
         Map<Integer, Long> position = Map.of();
         Integrity count;
         RuntimeException failCreate;
+        RuntimeException failApply;
+        /** What the state store holds; {@link #storedAtApply} is what it held when the routing was applied. */
+        java.util.function.Supplier<MigrationState> stored = () -> null;
+        MigrationState storedAtApply;
 
         FakeEngine(FakeCluster cluster) {
             this.cluster = cluster;
@@ -273,6 +277,10 @@ final class Fakes {
 
         @Override
         public void applyRouting(MigrationState next) {
+            storedAtApply = stored.get();
+            if (failApply != null) {
+                throw failApply;
+            }
             calls.add("share " + next.share() + (next.rules().isEmpty() ? "" : " rules " + canary.context.Rule.describeAll(next.rules()))
                     + (next.newPartitions() == null ? "" : " partitions " + next.newPartitions()));
         }
@@ -380,6 +388,7 @@ final class Fakes {
                     """ + extraYaml);
             ctx = Context.load(f, Map.<String, String>of()::get);
             store = new Store(clock, reword);
+            engine.stored = () -> store.state;
             versions = new FakeVersions(ctx, cluster);
             cluster.topic("orders", 3, 100);
             cluster.committed.put(FakeCluster.key("service_v1", "orders"), new TreeMap<>(Map.of(0, 40L, 1, 50L, 2, 60L)));

@@ -241,6 +241,35 @@ class LifecycleUnitTest {
         }
 
         @Test
+        void writes_the_new_share_with_the_run_flag_on_before_the_engine_applies_it() throws Exception {
+            w = new World(dir, "routing: key-hash\n", UnaryOperator.identity());
+            routing(0.1);
+            w.lifecycle.updateShare(0.5, false, false);
+            MigrationState atApply = w.engine.storedAtApply;
+            assertEquals(0.5, atApply.share(), "ksqlDB's CREATE OR REPLACE restarts the paused query: the state says the new share first");
+            assertTrue(atApply.routerRunning());
+            assertEquals(null, atApply.step());
+        }
+
+        @Test
+        void a_routing_change_the_engine_refuses_leaves_the_state_at_the_old_share_stopped_for_a_rerun() throws Exception {
+            w = new World(dir, "routing: key-hash\n", UnaryOperator.identity());
+            routing(0.1);
+            w.engine.failApply = new UserException(UserException.ENVIRONMENT, "ksqlDB rejected the replace");
+            UserException e = assertThrows(UserException.class, () -> w.lifecycle.updateShare(0.5, false, false));
+            assertEquals("ksqlDB rejected the replace", e.getMessage());
+            MigrationState s = w.store.state;
+            assertEquals(0.1, s.share());
+            assertFalse(s.routerRunning(), "the old rating query is still paused");
+            assertTrue(s.lastChange().what().startsWith("routing change failed, the routing stays"), s.lastChange().what());
+
+            w.engine.failApply = null;
+            w.lifecycle.updateShare(0.5, false, false);
+            assertEquals(0.5, w.store.state.share());
+            assertTrue(w.store.state.routerRunning());
+        }
+
+        @Test
         void to_the_same_share_changes_nothing() {
             MigrationState before = routing(0.1);
             w.lifecycle.updateShare(0.1, false, false);
