@@ -129,11 +129,7 @@ public record StatusReport(
                         : ": the " + st.step().describe() + " was interrupted") + "; nothing routes " + ctx.topic()
                         + ": run it again, or update_rate.java with the current share (" + Text.percent(st.share()) + ") to resume routing");
             } else if (st.phase() != Phase.ROUTING && !stepAlive) {
-                String script = switch (st.phase()) {
-                    case MIGRATING -> "migration.java";
-                    case PROMOTING -> "promote.java";
-                    default -> "rollback.java";
-                };
+                String script = st.phase().script();
                 problems.add("the " + (st.phase() == Phase.MIGRATING ? "migration" : st.phase() == Phase.PROMOTING ? "promotion" : "rollback")
                         + " was interrupted (" + (st.step() == null ? "no step in progress" : st.step().describe()) + "): run " + script
                         + " again to finish it");

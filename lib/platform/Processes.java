@@ -154,16 +154,7 @@ public final class Processes {
             return stopped ? new StopResult(name, orphan.orElse(-1L), Stopped.TERMINATED) : new StopResult(name, -1, Stopped.NOT_RUNNING);
         }
         ProcessHandle h = live.get();
-        Stopped outcome = Stopped.TERMINATED;
-        h.destroy();
-        try {
-            Waits.until(name + " (pid " + h.pid() + ") exits after SIGTERM", grace, progress, () -> !h.isAlive());
-        } catch (Waits.WaitTimeoutException e) {
-            progress.accept("  " + name + " (pid " + h.pid() + ") still runs after " + Durations.format(grace) + ": sending SIGKILL");
-            h.destroyForcibly();
-            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, progress, () -> !h.isAlive());
-            outcome = Stopped.KILLED;
-        }
+        Stopped outcome = terminate(name, h, grace, progress);
         // A supervisor killed before its child ended leaves the child running.
         stopOrphan(name, KILL_WAIT);
         deleteSupervision(name);
@@ -328,15 +319,22 @@ public final class Processes {
         if (child.isEmpty()) {
             return false;
         }
-        ProcessHandle h = child.get();
+        terminate(name, child.get(), grace, Waits.quiet());
+        return true;
+    }
+
+    /** SIGTERM, up to {@code grace} to exit, then SIGKILL. */
+    private static Stopped terminate(String name, ProcessHandle h, Duration grace, Waits.Progress progress) {
         h.destroy();
         try {
-            Waits.until(name + " (pid " + h.pid() + ") exits after SIGTERM", grace, Waits.quiet(), () -> !h.isAlive());
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGTERM", grace, progress, () -> !h.isAlive());
+            return Stopped.TERMINATED;
         } catch (Waits.WaitTimeoutException e) {
+            progress.accept("  " + name + " (pid " + h.pid() + ") still runs after " + Durations.format(grace) + ": sending SIGKILL");
             h.destroyForcibly();
-            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, Waits.quiet(), () -> !h.isAlive());
+            Waits.until(name + " (pid " + h.pid() + ") exits after SIGKILL", KILL_WAIT, progress, () -> !h.isAlive());
+            return Stopped.KILLED;
         }
-        return true;
     }
 
     private void deleteSupervision(String name) {

@@ -663,11 +663,7 @@ public final class Lifecycle {
                 return ensure(Role.LEGACY, ctx.topic());
             }
             default -> {
-                String script = switch (s.phase()) {
-                    case MIGRATING -> "migration.java";
-                    case PROMOTING -> "promote.java";
-                    default -> "rollback.java";
-                };
+                String script = s.phase().script();
                 out.println("context '" + ctx.name() + "' is " + s.phase().word() + (stepAlive(s) ? ": " + s.step().describe()
                         + " is in progress and starts what it needs" : ": run " + script + " again; it starts what it needs"));
                 return 0;

@@ -76,6 +76,15 @@ public record MigrationState(
             return this != PROMOTED && this != ROLLED_BACK;
         }
 
+        /** The script that finishes a migration, promotion or rollback interrupted in this phase. */
+        public String script() {
+            return switch (this) {
+                case MIGRATING -> "migration.java";
+                case PROMOTING -> "promote.java";
+                default -> "rollback.java";
+            };
+        }
+
         /** The phase as people and the JSON say it: routing, rolling-back. */
         @JsonValue
         public String word() {
@@ -176,10 +185,9 @@ public record MigrationState(
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
-    /** A new share; the write records who set it. */
+    /** A new share with the same rules and partitions; the write records who set it. */
     public MigrationState withShare(double s) {
-        return new MigrationState(version, context, phase, engine, routing, s, rules, newPartitions, null, routerRunning, startOffsets, handover,
-                queryIds, lastCheck, rollout, lastGate, step, history);
+        return withRoute(s, rules, newPartitions);
     }
 
     /** A new routing: share, rules and (routing partitions) the new version's partitions; the write records who set it. */
