@@ -25,6 +25,15 @@ public final class RouterCommand extends ContextCommand {
                     + "at least every 5 s; default <state_dir>/health/router-<N>.json)")
     java.nio.file.Path healthFile;
 
+    @Option(names = "--commit-interval", paramLabel = "DURATION", converter = PositiveDurationConverter.class,
+            description = "how long a transaction collects routed records before it commits (default 50ms: a record waits at most "
+                    + "about this long before the versions can read it; longer means fewer, bigger transactions)")
+    java.time.Duration commitInterval = Router.Tuning.DEFAULT.commitInterval();
+
+    @Option(names = "--commit-bytes", paramLabel = "BYTES",
+            description = "commit earlier when a transaction holds this many bytes of keys and values (default ${DEFAULT-VALUE})")
+    long commitBytes = Router.Tuning.DEFAULT.commitBytes();
+
     @Override
     public Integer call() {
         Context ctx = context();
@@ -40,7 +49,11 @@ public final class RouterCommand extends ContextCommand {
             throw new UserException("router instance " + instance + " of context '" + ctx.name() + "' already runs on this host: give this one"
                     + " another --instance");
         }
-        Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out(), health);
+        if (commitBytes < 1) {
+            throw new UserException("invalid --commit-bytes " + commitBytes + ": expected 1 or more");
+        }
+        Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out(), health,
+                new Router.Tuning(commitInterval, commitBytes));
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: abort the open transaction, leave the group, then let the JVM end.

@@ -20,6 +20,7 @@ import canary.context.Rule;
 import canary.platform.Processes;
 import canary.platform.Supervisor;
 import canary.release.Cluster;
+import canary.release.Engine;
 import canary.release.MigrationState;
 import canary.release.MigrationState.Phase;
 
@@ -104,8 +105,12 @@ public record StatusReport(
             // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
             Map<Integer, Long> legacyLag = derived ? cluster.unprocessed(ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.of();
             Map<Integer, Long> newLag = derived ? cluster.unprocessed(ctx.newVersion().group(), ctx.newTopic(), timeout) : Map.of();
-            Map<Integer, Long> toLegacy = derived ? cluster.countAll(ctx.legacyTopic(), timeout) : Map.of();
-            Map<Integer, Long> toNew = derived ? cluster.countAll(ctx.newTopic(), timeout) : Map.of();
+            // Routed counts as the engine recorded them (the router: in its transactions); ksqlDB keeps none: count by reading.
+            Optional<Engine.Routed> recorded = derived ? s.engine.routed(st, timeout) : Optional.empty();
+            Map<Integer, Long> toLegacy = recorded.map(Engine.Routed::toLegacy)
+                    .orElseGet(() -> derived ? cluster.countAll(ctx.legacyTopic(), timeout) : Map.of());
+            Map<Integer, Long> toNew = recorded.map(Engine.Routed::toNew)
+                    .orElseGet(() -> derived ? cluster.countAll(ctx.newTopic(), timeout) : Map.of());
             for (Map.Entry<Integer, Long> e : st.startOffsets().entrySet()) {
                 int p = e.getKey();
                 Long pos = position.get(p);

@@ -188,6 +188,11 @@ public record Context(
         return topic + "_rated";
     }
 
+    /** The router's routed counts per partition of the original topic (compacted; see {@code canary.kafka.RoutedCounts}). */
+    public String countsTopic() {
+        return topic + "_canary_counts";
+    }
+
     public String stateTopic() {
         return topic + "_canary_state";
     }

@@ -49,12 +49,14 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
     private final Admin admin;
     private final String where;
     private final RecordCounter counter;
+    private final Properties clientProperties;
 
     /** @param clientProperties for the consumers that count records by reading them */
     public KafkaCluster(Admin admin, String where, Properties clientProperties) {
         this.admin = admin;
         this.where = where;
         this.counter = new RecordCounter(clientProperties);
+        this.clientProperties = clientProperties;
     }
 
     /** An Admin with bounded timeouts: an unreachable broker fails in about 15 s with a clear line. */
@@ -65,6 +67,11 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         p.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         p.putIfAbsent(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "2000");
         return new KafkaCluster(Admin.create(p), String.valueOf(p.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)), clientProperties);
+    }
+
+    /** The client settings this cluster's consumers use. */
+    public Properties clientProperties() {
+        return clientProperties;
     }
 
     public Admin admin() {

@@ -66,6 +66,18 @@ public interface Engine extends AutoCloseable {
     /** Counts per partition for check_data, read with read_committed (routing paused). */
     Integrity count(MigrationState state, Duration timeout);
 
+    /** The records routed to each version so far, per partition of the original topic. */
+    record Routed(Map<Integer, Long> toLegacy, Map<Integer, Long> toNew) {
+    }
+
+    /**
+     * The records routed to each version per partition, as the engine recorded them while routing (in time proportional to the
+     * partitions), or empty when it keeps no such record: then they are counted by reading the derived topics (ksqlDB).
+     */
+    default java.util.Optional<Routed> routed(MigrationState state, Duration timeout) {
+        return java.util.Optional.empty();
+    }
+
     /** Removes what {@link #create} made: derived topics, router group, queries. Idempotent. */
     void remove(MigrationState state, Duration timeout);
 

@@ -33,12 +33,16 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
+import canary.common.Steps;
 import canary.common.Text;
+import canary.common.Waits;
 import canary.common.UserException;
 import canary.context.Context;
 import canary.context.Route;
 import canary.context.Rule;
+import canary.kafka.KafkaCluster;
 import canary.kafka.KafkaStateStore;
+import canary.kafka.RoutedCounts;
 import canary.release.MigrationState;
 import canary.release.Operator;
 
@@ -75,14 +79,47 @@ public final class Router implements AutoCloseable {
     private long routedNew;
     private long lastReport = System.nanoTime();
     private final RouterHealth health;
+    private final Tuning tuning;
+
+    // The open transaction: when it began, the bytes it holds, and per source partition the records it routed to legacy and new.
+    private boolean inTransaction;
+    private long transactionStarted;
+    private long transactionBytes;
+    private final Map<Integer, long[]> pending = new HashMap<>();
+    /** The committed routed counts of the partitions this instance owns (null topic: the release has no counts topic). */
+    private final Map<Integer, RoutedCounts.Count> counts = new HashMap<>();
+    private String countsTopic;
+
+    /**
+     * How big a transaction grows: it commits when it is {@code commitInterval} old or holds {@code commitBytes} of keys and
+     * values, whichever comes first (and before the partitions go, before routing stops, before the instance leaves).
+     */
+    public record Tuning(Duration commitInterval, long commitBytes) {
+        /** Chosen by measurement: see the README, "Speed and memory". */
+        public static final Tuning DEFAULT = new Tuning(Duration.ofMillis(50), 4L * 1024 * 1024);
+
+        public Tuning {
+            if (commitInterval.isNegative() || commitInterval.isZero()) {
+                throw new UserException("invalid commit interval " + commitInterval + ": expected more than 0");
+            }
+            if (commitBytes < 1) {
+                throw new UserException("invalid commit byte budget " + commitBytes + ": expected 1 or more");
+            }
+        }
+    }
 
     /** @param healthFile where the instance writes its health (see {@link RouterHealth}), or null for none */
     public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile) {
+        this(ctx, clientProperties, instance, log, healthFile, Tuning.DEFAULT);
+    }
+
+    public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile, Tuning tuning) {
         this.ctx = ctx;
         this.client = clientProperties;
         this.instance = instance;
         this.log = log;
         this.health = new RouterHealth(healthFile, instance);
+        this.tuning = tuning;
     }
 
     /** The client id of this instance's consumer: what makes an instance number visible in the router group. */
@@ -114,6 +151,13 @@ public final class Router implements AutoCloseable {
         }
         health.write("starting", state, 0, 0);
         refuseDuplicate(null);
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
+            countsTopic = cluster.topicExists(ctx.countsTopic()) ? ctx.countsTopic() : null;
+        }
+        if (countsTopic == null) {
+            say("warning: no topic " + ctx.countsTopic() + " (a migration made before the kit kept routed counts): routing without"
+                    + " counts; status counts the derived topics by reading them");
+        }
         source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         producer = newProducer();
         say("router instance " + instance + " of context '" + ctx.name() + "' started (transactional id " + transactionalId() + ")");
@@ -121,6 +165,7 @@ public final class Router implements AutoCloseable {
             while (!closing.get()) {
                 followState();
                 if (state == null || !state.phase().active()) {
+                    abort("the migration ended", null);
                     say("the migration is " + (state == null ? "gone" : state.phase().word()) + ": router instance " + instance + " exits");
                     health.write("exited", state, routedLegacy, routedNew);
                     return 0;
@@ -128,6 +173,7 @@ public final class Router implements AutoCloseable {
                 boolean route = state.routerRunning() && state.phase() == MigrationState.Phase.ROUTING;
                 health.maybeWrite(route ? "routing" : "paused", state, routedLegacy, routedNew);
                 if (!route) {
+                    commit();
                     if (subscribed) {
                         source.unsubscribe();
                         subscribed = false;
@@ -143,7 +189,10 @@ public final class Router implements AutoCloseable {
                             + (state.newPartitions() == null ? "" : " " + state.newPartitions())
                             + (state.rules().isEmpty() ? "" : ", rules " + Rule.describeAll(state.rules())) + ")");
                 }
-                routeOneBatch();
+                routeOnePoll();
+                if (due()) {
+                    commit();
+                }
                 report();
             }
             return 0;
@@ -157,16 +206,22 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    private void routeOneBatch() {
-        ConsumerRecords<byte[], byte[]> records = source.poll(POLL);
+    /**
+     * Adds the records of one poll to the open transaction (beginning one when none is open). The poll waits at most until the
+     * open transaction is due, so that a quiet topic does not hold routed records back.
+     */
+    private void routeOnePoll() {
+        ConsumerRecords<byte[], byte[]> records = source.poll(inTransaction ? untilDue() : POLL);
         if (records.isEmpty()) {
             return;
         }
         Route route = route();
-        long toLegacy = 0;
-        long toNew = 0;
-        try {
+        if (!inTransaction) {
             producer.beginTransaction();
+            inTransaction = true;
+            transactionStarted = System.nanoTime();
+        }
+        try {
             for (ConsumerRecord<byte[], byte[]> r : records) {
                 Headers headers = r.headers();
                 boolean isNew = route.toNew(r.partition(), r.key(), name -> {
@@ -175,40 +230,109 @@ public final class Router implements AutoCloseable {
                 });
                 producer.send(new ProducerRecord<>(isNew ? ctx.newTopic() : ctx.legacyTopic(), r.partition(), r.timestamp(),
                         r.key(), r.value(), r.headers()));
-                if (isNew) {
-                    toNew++;
-                } else {
-                    toLegacy++;
-                }
+                pending.computeIfAbsent(r.partition(), p -> new long[2])[isNew ? 1 : 0]++;
+                transactionBytes += Math.max(0, r.serializedKeySize()) + Math.max(0, r.serializedValueSize());
             }
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            for (TopicPartition tp : records.partitions()) {
-                offsets.put(tp, new OffsetAndMetadata(source.position(tp)));
+        } catch (WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            abort("sending failed (" + Text.firstLine(e.getMessage()) + ")", e);
+        }
+    }
+
+    private Duration untilDue() {
+        long left = tuning.commitInterval().toNanos() - (System.nanoTime() - transactionStarted);
+        return Duration.ofNanos(Math.max(0, Math.min(left, POLL.toNanos())));
+    }
+
+    /** The open transaction has reached the commit interval or the byte budget. */
+    private boolean due() {
+        return inTransaction && (System.nanoTime() - transactionStarted >= tuning.commitInterval().toNanos()
+                || transactionBytes >= tuning.commitBytes());
+    }
+
+    /**
+     * THE place where a transaction commits: the source offsets of every partition it routed from and, when the release has a
+     * counts topic, the cumulative routed counts of those partitions commit with the routed records. Failures abort (below).
+     */
+    private void commit() {
+        if (!inTransaction) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        Map<Integer, RoutedCounts.Count> next = new HashMap<>();
+        try {
+            for (Map.Entry<Integer, long[]> e : pending.entrySet()) {
+                TopicPartition tp = new TopicPartition(ctx.topic(), e.getKey());
+                long position = source.position(tp);
+                offsets.put(tp, new OffsetAndMetadata(position));
+                if (countsTopic != null) {
+                    RoutedCounts.Count c = counts.get(e.getKey());
+                    if (c != null) {
+                        RoutedCounts.Count n = c.plus(e.getValue()[0], e.getValue()[1], position);
+                        producer.send(RoutedCounts.record(countsTopic, ctx.name(), n));
+                        next.put(e.getKey(), n);
+                    }
+                }
             }
             producer.sendOffsetsToTransaction(offsets, source.groupMetadata());
             producer.commitTransaction();
-            routedLegacy += toLegacy;
-            routedNew += toNew;
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            // Our transactional id was taken over: by a second process with our instance number (then this one gives way, or the
-            // two would fence each other forever), or after a transaction timeout (then start over from the committed offsets).
-            refuseDuplicate(source.groupMetadata().memberId());
-            say("producer fenced (" + e.getClass().getSimpleName() + "): reopening and rewinding to the committed offsets");
-            producer.close(Duration.ZERO);
-            producer = newProducer();
-            rewind();
-        } catch (CommitFailedException | RebalanceInProgressException e) {
-            say("the group rebalanced during the transaction: aborting it; the records are routed again by their new owner");
-            abortQuietly();
-            rewind();
         } catch (WakeupException e) {
-            abortQuietly();
+            abort("stopping", e);
             throw e;
         } catch (KafkaException e) {
-            say("transaction failed (" + Text.firstLine(e.getMessage()) + "): aborting and rewinding to the committed offsets");
-            abortQuietly();
+            abort("the commit failed", e);
+            return;
+        }
+        counts.putAll(next);
+        for (long[] n : pending.values()) {
+            routedLegacy += n[0];
+            routedNew += n[1];
+        }
+        endTransaction();
+        Steps.reached("router.committed");
+    }
+
+    /**
+     * THE place where a transaction aborts: what it routed is dropped and the source rewound to the committed offsets, so that
+     * the records are routed again (by this instance or, after a rebalance, by their new owner). {@code cause} says why: a
+     * fenced producer (another process took the transactional id, or the transaction timed out) is replaced rather than asked
+     * to abort; null for a stop (close, lost partitions) where the records are routed again by whoever owns them next.
+     */
+    private void abort(String why, Exception cause) {
+        if (!inTransaction) {
+            return;
+        }
+        endTransaction();
+        if (cause instanceof ProducerFencedException || cause instanceof InvalidProducerEpochException) {
+            // Our transactional id was taken over: by a second process with our instance number (then this one gives way, or the
+            // two would fence each other forever), or after a transaction timeout (then start over from the committed offsets).
+            say("producer fenced (" + cause.getClass().getSimpleName() + "): reopening and rewinding to the committed offsets");
+            refuseDuplicate(source.groupMetadata().memberId());
+            producer.close(Duration.ZERO);
+            producer = newProducer();
+        } else {
+            if (cause instanceof CommitFailedException || cause instanceof RebalanceInProgressException) {
+                say("the group rebalanced during the transaction: aborting it; the records are routed again by their new owner");
+            } else if (cause != null && !(cause instanceof WakeupException)) {
+                say("transaction failed: " + why + " (" + Text.firstLine(cause.getMessage()) + "): aborting and rewinding to the committed offsets");
+            }
+            try {
+                producer.abortTransaction();
+            } catch (KafkaException e) {
+                producer.close(Duration.ZERO);
+                producer = newProducer();
+            }
+        }
+        if (cause != null && !(cause instanceof WakeupException)) {
             rewind();
         }
+    }
+
+    private void endTransaction() {
+        inTransaction = false;
+        pending.clear();
+        transactionBytes = 0;
     }
 
     /** How records are routed under the state followed now: built once per state version. */
@@ -228,7 +352,7 @@ public final class Router implements AutoCloseable {
         // A member left by a killed process stays in the group until its session times out: only a member that outlives that
         // is another live process.
         long deadline = System.nanoTime() + SESSION_TIMEOUT.plusSeconds(5).toNanos();
-        try (canary.kafka.KafkaCluster cluster = canary.kafka.KafkaCluster.connect(client)) {
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             while (true) {
                 List<canary.release.Cluster.Member> others = cluster.members(ctx.routerGroup()).stream()
                         .filter(m -> m.clientId().equals(clientId()) && !m.memberId().equals(self)).toList();
@@ -265,15 +389,6 @@ public final class Router implements AutoCloseable {
             if (om != null) {
                 source.seek(tp, om.offset());
             }
-        }
-    }
-
-    private void abortQuietly() {
-        try {
-            producer.abortTransaction();
-        } catch (KafkaException e) {
-            producer.close(Duration.ZERO);
-            producer = newProducer();
         }
     }
 
@@ -337,6 +452,9 @@ public final class Router implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // After a commit the coordinator writes the markers; a transaction that adds a partition or offsets before they are written
+        // is answered CONCURRENT_TRANSACTIONS and retried after this back-off (100 ms by default: the p99 of a record).
+        p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         KafkaProducer<byte[], byte[]> prod = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
@@ -352,13 +470,24 @@ public final class Router implements AutoCloseable {
     private final class Rebalances implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            // Transactions are committed before every poll, so none is open here: nothing to abort.
+            // The open transaction routed records of these partitions: commit it while this instance still owns them (the group
+            // generation still holds), so that their new owner starts after them.
+            commit();
+            partitions.forEach(tp -> counts.remove(tp.partition()));
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // Another member owns them already: the open transaction cannot commit; its records are routed again by the new owner.
+            abort("the partitions were lost", null);
+            partitions.forEach(tp -> counts.remove(tp.partition()));
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             if (!partitions.isEmpty()) {
                 say("assigned partitions " + partitions.stream().map(TopicPartition::partition).sorted().toList());
+                loadCounts(partitions.stream().map(TopicPartition::partition).toList());
             }
         }
     }
@@ -371,7 +500,30 @@ public final class Router implements AutoCloseable {
         }
     }
 
+    /**
+     * Continues the routed counts of newly assigned partitions from their committed records. The previous owner's last commit
+     * may still be writing its markers (or a killed owner's transaction waits for its timeout): wait until no transaction is
+     * undecided on those partitions of the counts topic, or the count read would miss a commit whose offsets this instance
+     * starts after.
+     */
+    private void loadCounts(List<Integer> partitions) {
+        if (countsTopic == null) {
+            return;
+        }
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
+            Waits.until("no transaction is open on partitions " + partitions + " of " + countsTopic, Duration.ofSeconds(60), Waits.quiet(),
+                    () -> cluster.undecided(countsTopic).keySet().stream().noneMatch(partitions::contains));
+        }
+        Map<Integer, RoutedCounts.Count> latest = RoutedCounts.latest(client, countsTopic, ctx.name(), partitions, state.startOffsets(),
+                Duration.ofSeconds(30));
+        for (int p : partitions) {
+            long start = state.startOffsets().getOrDefault(p, 0L);
+            counts.put(p, latest.getOrDefault(p, new RoutedCounts.Count(p, start, start, 0, 0)));
+        }
+    }
+
     private void shutdown() {
+        abort("stopping", null);
         say("router instance " + instance + " stopping: routed legacy " + routedLegacy + ", new " + routedNew);
         health.write("stopped", state, routedLegacy, routedNew);
         try {

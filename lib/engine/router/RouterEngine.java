@@ -10,6 +10,7 @@ import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Context.EngineKind;
 import canary.kafka.KafkaCluster;
+import canary.kafka.RoutedCounts;
 import canary.platform.Processes;
 import canary.release.Cluster;
 import canary.release.Engine;
@@ -60,6 +61,10 @@ public final class RouterEngine implements Engine {
             } else {
                 progress.accept("topic " + t + " already exists (" + partitions + " partitions)");
             }
+        }
+        // Counted in the same transactions as the routed records; a count left by an earlier release carries other start offsets.
+        if (cluster.createTopic(ctx.countsTopic(), partitions, RoutedCounts.TOPIC_CONFIGS)) {
+            progress.accept("created topic " + ctx.countsTopic() + " (routed counts, compacted)");
         }
         // A group left from an earlier, rolled back migration must not leak its offsets into this one.
         awaitNoRouter(timeout);
@@ -138,11 +143,32 @@ public final class RouterEngine implements Engine {
         return Integrity.of(ctx.topic(), consumed, cluster.countAll(ctx.legacyTopic(), timeout), cluster.countAll(ctx.newTopic(), timeout));
     }
 
+    /**
+     * The records routed to each version per partition, from the counts the router committed with them: a few records per
+     * partition, however many were routed. Empty when the release has no counts topic (made before the kit kept counts).
+     */
+    @Override
+    public java.util.Optional<Routed> routed(MigrationState state, Duration timeout) {
+        if (!cluster.topicExists(ctx.countsTopic())) {
+            return java.util.Optional.empty();
+        }
+        Map<Integer, RoutedCounts.Count> latest = RoutedCounts.latest(cluster.clientProperties(), ctx.countsTopic(), ctx.name(),
+                state.startOffsets().keySet(), state.startOffsets(), timeout);
+        Map<Integer, Long> legacy = new TreeMap<>();
+        Map<Integer, Long> toNew = new TreeMap<>();
+        for (Integer p : state.startOffsets().keySet()) {
+            RoutedCounts.Count c = latest.get(p);
+            legacy.put(p, c == null ? 0L : c.legacy());
+            toNew.put(p, c == null ? 0L : c.toNew());
+        }
+        return java.util.Optional.of(new Routed(legacy, toNew));
+    }
+
     @Override
     public void remove(MigrationState state, Duration timeout) {
         processes.stop(INSTANCE_0, Duration.ofSeconds(15));
         awaitNoRouter(timeout);
-        List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic()));
+        List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic()));
         if (!deleted.isEmpty()) {
             progress.accept("deleted topics " + String.join(", ", deleted));
         }
