@@ -276,6 +276,7 @@ public final class Router implements AutoCloseable {
                 }
             }
             producer.sendOffsetsToTransaction(offsets, source.groupMetadata());
+            Steps.reached("router.transaction-prepared");
             producer.commitTransaction();
         } catch (WakeupException e) {
             abort("stopping", e);
