@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -93,24 +95,34 @@ public record StatusReport(
         List<String> problems = new ArrayList<>();
         Map<Role, Integer> members = new LinkedHashMap<>();
         List<Cluster.Member> routers = List.of();
+        // The questions below are independent: asked at once, status waits for the slowest, not for their sum.
+        Map<Role, CompletableFuture<Integer>> asked = new LinkedHashMap<>();
         for (Role role : Role.values()) {
-            members.put(role, cluster.members(ctx.service(role).group()).size());
+            asked.put(role, CompletableFuture.supplyAsync(() -> cluster.members(ctx.service(role).group()).size(), ASKING));
         }
         if (st.phase().active()) {
             String routing = s.engine.routingGroup(st);
-            routers = cluster.members(routing);
-            Map<Integer, Long> end = cluster.endOffsets(ctx.topic());
-            Map<Integer, Long> position = cluster.committedOffsets(routing, ctx.topic());
+            var routersAsked = CompletableFuture.supplyAsync(() -> cluster.members(routing), ASKING);
+            var endAsked = CompletableFuture.supplyAsync(() -> cluster.endOffsets(ctx.topic()), ASKING);
+            var positionAsked = CompletableFuture.supplyAsync(() -> cluster.committedOffsets(routing, ctx.topic()), ASKING);
             boolean derived = cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic());
             // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
-            Map<Integer, Long> legacyLag = derived ? cluster.unprocessed(ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.of();
-            Map<Integer, Long> newLag = derived ? cluster.unprocessed(ctx.newVersion().group(), ctx.newTopic(), timeout) : Map.of();
+            var legacyLagAsked = CompletableFuture.supplyAsync(() -> derived
+                    ? cluster.unprocessed(ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.<Integer, Long>of(), ASKING);
+            var newLagAsked = CompletableFuture.supplyAsync(() -> derived
+                    ? cluster.unprocessed(ctx.newVersion().group(), ctx.newTopic(), timeout) : Map.<Integer, Long>of(), ASKING);
             // Routed counts as the engine recorded them (the router: in its transactions); ksqlDB keeps none: count by reading.
             Optional<Engine.Routed> recorded = derived ? s.engine.routed(st, timeout) : Optional.empty();
             Map<Integer, Long> toLegacy = recorded.map(Engine.Routed::toLegacy)
                     .orElseGet(() -> derived ? cluster.countAll(ctx.legacyTopic(), timeout) : Map.of());
             Map<Integer, Long> toNew = recorded.map(Engine.Routed::toNew)
                     .orElseGet(() -> derived ? cluster.countAll(ctx.newTopic(), timeout) : Map.of());
+            routers = join(routersAsked);
+            Map<Integer, Long> end = join(endAsked);
+            Map<Integer, Long> position = join(positionAsked);
+            Map<Integer, Long> legacyLag = join(legacyLagAsked);
+            Map<Integer, Long> newLag = join(newLagAsked);
+            asked.forEach((role, n) -> members.put(role, join(n)));
             for (Map.Entry<Integer, Long> e : st.startOffsets().entrySet()) {
                 int p = e.getKey();
                 Long pos = position.get(p);
@@ -142,6 +154,7 @@ public record StatusReport(
                 problems.add("the " + st.step().describe() + " was interrupted: run " + st.step().kind().script() + " again to finish it");
             }
         } else if (s.lifecycle.releasedAfter(state).isEmpty()) {
+            asked.forEach((role, n) -> members.put(role, join(n)));
             Role owner = st.phase() == Phase.PROMOTED ? Role.NEW : Role.LEGACY;
             if (members.get(owner) == 0) {
                 problems.add("nothing consumes " + ctx.topic() + ": the " + owner + " version (group " + ctx.service(owner).group()
@@ -152,6 +165,7 @@ public record StatusReport(
                     owner == Role.LEGACY ? l : null, owner == Role.NEW ? l : null, null, null)));
         }
         // else a later release (another context) took the topic over: its status tells who consumes it
+        asked.forEach((role, n) -> members.putIfAbsent(role, join(n)));
         List<Supervisor.Record> processes = supervised(ctx);
         for (Supervisor.Record r : processes) {
             if (r.phase() == Supervisor.Phase.BACKOFF) {
@@ -166,6 +180,25 @@ public record StatusReport(
                 problems.isEmpty() ? Health.HEALTHY : Health.DEGRADED, List.copyOf(problems), st.phase(), st.routing(), st.share(),
                 st.rules(), st.newPartitions(), st.shareSet(), st.routerRunning(), routers, members, st.lastChange(), st.lastCheck(), st.handover(), st.rollout(),
                 st.lastGate(), st.step(), processes, rows, withHistory ? st.history() : null);
+    }
+
+    /** Threads that wait for the broker's answers (they only wait: the common pool has one thread on two cores). */
+    private static final java.util.concurrent.ExecutorService ASKING = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "status-ask");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** The answer of a question asked at once with others; what it threw is thrown here, as if it had been asked alone. */
+    private static <T> T join(CompletableFuture<T> asked) {
+        try {
+            return asked.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
     }
 
     /** The kit's supervised processes on this host (versions, router instance 0, demo producer) as their supervisors recorded them. */

@@ -441,6 +441,8 @@ public final class Router implements AutoCloseable {
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, String.valueOf(SESSION_TIMEOUT.toMillis()));
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
+        // A fetch holds at most this much (50 MB by default): the heap of -Xmx256m must hold a fetch and a transaction's batches.
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
         return p;
     }
 
@@ -458,6 +460,7 @@ public final class Router implements AutoCloseable {
         p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(16 * 1024 * 1024));
         KafkaProducer<byte[], byte[]> prod = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         prod.initTransactions();
         return prod;
