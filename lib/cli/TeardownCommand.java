@@ -182,7 +182,7 @@ public final class TeardownCommand extends ProvisioningCommand {
         try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout);
              KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
             s.store.read().ifPresent(st -> s.engine.remove(st, timeout));
-            List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic()));
+            List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic(), ctx.stateTopic()));
             if (!deleted.isEmpty()) {
                 out.println("deleted topics " + String.join(", ", deleted));
             }

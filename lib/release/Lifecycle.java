@@ -279,7 +279,7 @@ public final class Lifecycle {
                 // Kafka deletes topics asynchronously: a deletion the last hand-over asked for may still be under way.
                 Waits.untilNothingLeft("the routing topics of the last release are deleted", min(timeout, LEFTOVER_WAIT), progress, () -> {
                     left.clear();
-                    for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
+                    for (String t : List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic())) {
                         if (cluster.topicExists(t)) {
                             left.add(t);
                         }
