@@ -54,9 +54,13 @@ public final class RouterEngine implements Engine {
     @Override
     public Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout) {
         int partitions = startOffsets.size();
+        KafkaCluster.TopicShape original = cluster.shapeOf(ctx.topic());
+        // The partitions the migration captured start offsets for: a partition added since is grown into the topics by the router.
+        KafkaCluster.TopicShape shape = new KafkaCluster.TopicShape(partitions, original.replicationFactor(), original.configs(),
+                original.maxMessageBytes());
         for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
-            if (cluster.createTopic(t, partitions, Map.of())) {
-                progress.accept("created topic " + t + " (" + partitions + " partitions)");
+            if (cluster.createTopic(t, shape)) {
+                progress.accept("created topic " + t + " like " + ctx.topic() + " (" + shape.describe() + ")");
             } else {
                 progress.accept("topic " + t + " already exists (" + partitions + " partitions)");
             }
