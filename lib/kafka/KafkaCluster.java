@@ -14,11 +14,14 @@ import java.time.Duration;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -27,7 +30,9 @@ import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -180,12 +185,12 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         TopicDescription d = describe(original);
         int replicas = d.partitions().isEmpty() ? 1 : d.partitions().get(0).replicas().size();
         int brokers = get(admin.describeCluster().nodes(), "describe the cluster").size();
-        Map<String, org.apache.kafka.clients.admin.ConfigEntry> entries = topicConfigs(original);
+        Map<String, ConfigEntry> entries = topicConfigs(original);
         int rf = Math.max(1, Math.min(replicas, brokers));
         Map<String, String> configs = new java.util.LinkedHashMap<>();
         for (String key : MIRRORED_CONFIGS) {
-            org.apache.kafka.clients.admin.ConfigEntry e = entries.get(key);
-            if (e != null && e.value() != null && e.source() == org.apache.kafka.clients.admin.ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG) {
+            ConfigEntry e = entries.get(key);
+            if (e != null && e.value() != null && e.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG) {
                 configs.put(key, e.value());
             }
         }
@@ -199,8 +204,8 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         return maxMessageBytes(topicConfigs(topic));
     }
 
-    private static int maxMessageBytes(Map<String, org.apache.kafka.clients.admin.ConfigEntry> entries) {
-        org.apache.kafka.clients.admin.ConfigEntry e = entries.get("max.message.bytes");
+    private static int maxMessageBytes(Map<String, ConfigEntry> entries) {
+        ConfigEntry e = entries.get("max.message.bytes");
         try {
             return e == null || e.value() == null ? DEFAULT_MAX_MESSAGE_BYTES : Integer.parseInt(e.value());
         } catch (NumberFormatException x) {
@@ -209,12 +214,12 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
     }
 
     /** Every config of a topic, by name, with where its value comes from. */
-    public Map<String, org.apache.kafka.clients.admin.ConfigEntry> topicConfigs(String topic) {
-        org.apache.kafka.common.config.ConfigResource r = new org.apache.kafka.common.config.ConfigResource(
-                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
-        org.apache.kafka.clients.admin.Config c = get(admin.describeConfigs(List.of(r)).all(), "describe the configs of topic " + topic).get(r);
-        Map<String, org.apache.kafka.clients.admin.ConfigEntry> out = new TreeMap<>();
-        for (org.apache.kafka.clients.admin.ConfigEntry e : c.entries()) {
+    public Map<String, ConfigEntry> topicConfigs(String topic) {
+        ConfigResource r = new ConfigResource(
+                ConfigResource.Type.TOPIC, topic);
+        Config c = get(admin.describeConfigs(List.of(r)).all(), "describe the configs of topic " + topic).get(r);
+        Map<String, ConfigEntry> out = new TreeMap<>();
+        for (ConfigEntry e : c.entries()) {
             out.put(e.name(), e);
         }
         return out;
@@ -240,11 +245,11 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
             return false;
         }
         try {
-            get(admin.createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(partitions))).all(),
+            get(admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(partitions))).all(),
                     "add partitions to " + topic);
         } catch (UserException e) {
             // Another router instance grew it at the same moment.
-            if (!(e.getCause() instanceof org.apache.kafka.common.errors.InvalidPartitionsException) || partitions(topic) < partitions) {
+            if (!(e.getCause() instanceof InvalidPartitionsException) || partitions(topic) < partitions) {
                 throw e;
             }
         }

@@ -400,14 +400,9 @@ public final class Router implements AutoCloseable {
         }
         MigrationState grown = recordNewPartitions(count);
         Map<TopicPartition, OffsetAndMetadata> zero = new HashMap<>();
-        for (TopicPartition tp : assigned) {
-            if (!grown.startOffsets().containsKey(tp.partition())) {
-                throw new IllegalStateException("partition " + tp.partition() + " of " + ctx.topic() + " is not in the state after growing");
-            }
-        }
         Map<TopicPartition, OffsetAndMetadata> committed = source.committed(new java.util.HashSet<>(assigned));
         for (TopicPartition tp : assigned) {
-            if (committed.get(tp) == null) {
+            if (committed.get(tp) == null && grown.startOffsets().containsKey(tp.partition())) {
                 long start = grown.startOffsets().get(tp.partition());
                 source.seek(tp, start);
                 zero.put(tp, new OffsetAndMetadata(start));
