@@ -63,6 +63,7 @@ public abstract class ContextCommand implements Callable<Integer> {
      */
     protected <T> T withLockedSession(SessionWork<T> work) {
         Context ctx = context();
+        canary.platform.ProcessNames.refuseOldProcesses(ctx.stateDir());
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine());
              Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
             T result = work.run(s);

@@ -22,7 +22,7 @@ public final class RouterCommand extends ContextCommand {
 
     @Option(names = "--health-file", paramLabel = "FILE",
             description = "where the instance writes its health as JSON (status starting/routing/paused/refused/exited/stopped, updated "
-                    + "at least every 5 s; default <state_dir>/health/router-<N>.json)")
+                    + "at least every 5 s; default <state_dir>/health/<context>.router-<N>.json)")
     java.nio.file.Path healthFile;
 
     @Option(names = "--commit-interval", paramLabel = "DURATION", converter = PositiveDurationConverter.class,
@@ -40,7 +40,7 @@ public final class RouterCommand extends ContextCommand {
         if (instance < 0) {
             throw new UserException("invalid --instance " + instance + ": expected 0 or more");
         }
-        java.nio.file.Path health = healthFile != null ? healthFile : ctx.stateDir().resolve("health").resolve("router-" + instance + ".json");
+        java.nio.file.Path health = healthFile != null ? healthFile : ctx.stateDir().resolve("health").resolve(canary.platform.ProcessNames.router(ctx, instance) + ".json");
         // One instance number, one process: on this host the lock says so at once; elsewhere the router group does (Router).
         LocalLock lock;
         try {

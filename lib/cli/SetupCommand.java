@@ -54,6 +54,7 @@ public final class SetupCommand extends ProvisioningCommand {
             return 0;
         }
         platform.checkSetup();
+        canary.platform.ProcessNames.refuseOldProcesses(ctx.stateDir());
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
             ctx = platform.provision(out, timeout);
             try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {

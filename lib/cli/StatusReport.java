@@ -203,7 +203,9 @@ public record StatusReport(
 
     /** The kit's supervised processes on this host (versions, router instance 0, demo producer) as their supervisors recorded them. */
     static List<Supervisor.Record> supervised(Context ctx) {
-        return new Processes(ctx.stateDir()).supervisedAll();
+        // The state folder may be shared with other contexts: their processes are theirs to report.
+        return new Processes(ctx.stateDir()).supervisedAll().stream()
+                .filter(r -> canary.platform.ProcessNames.ownedBy(r.name(), ctx, List.of())).toList();
     }
 
     @JsonIgnore

@@ -22,6 +22,7 @@ import canary.kafka.KafkaCluster;
 import canary.platform.LocalLock;
 import canary.platform.LocalPlatform;
 import canary.platform.Platform;
+import canary.platform.ProcessNames;
 import canary.platform.Processes;
 import canary.platform.StateDir;
 import canary.release.Lifecycle;
@@ -67,21 +68,39 @@ public final class TeardownCommand extends ProvisioningCommand {
             return forget(ctx, out, releases.later());
         }
         List<String> running = processes.running();
+        // Another context's processes or files in the state folder: it shares the folder (and, local, the broker), which stay.
+        List<String> sharers = StateDir.namesIn(ctx.stateDir()).stream()
+                .filter(n -> ProcessNames.anyContexts(n) && !ProcessNames.ownedBy(n, ctx, releases.earlier().keySet())).toList();
+        boolean shared = !sharers.isEmpty();
+        if (shared) {
+            running = running.stream().filter(n -> ProcessNames.ownedBy(n, ctx, releases.earlier().keySet()) || ProcessNames.old(n)).toList();
+        }
+        boolean clusterStays = !platform.clusterGoesAway() || shared;
         String what = "stop " + (running.isEmpty() ? "no process" : String.join(", ", running))
-                + (platform.clusterGoesAway() ? "" : ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic())
+                + (clusterStays ? ", delete " + ctx.legacyTopic() + ", " + ctx.newTopic() + " and " + ctx.stateTopic() : "")
                 + (releases.earlier().isEmpty() ? "" : " (with the state of the earlier release(s) of " + ctx.topic() + ": "
                         + Lifecycle.describe(releases.earlier()) + ")")
                 + (destroy == null ? "" : ", " + destroy)
-                + " and delete what the kit wrote in " + ctx.stateDir() + " (the folder too when nothing else is left)";
+                + (shared ? " and delete this context's files in " + ctx.stateDir() + " (other contexts use the folder"
+                        + (platform.clusterGoesAway() ? " and its broker" : "") + ": " + String.join(", ", sharers) + ")"
+                        : " and delete what the kit wrote in " + ctx.stateDir() + " (the folder too when nothing else is left)");
         if (!confirmed(out, what)) {
             return dryRun ? 0 : 1;
         }
         platform.prepareTeardown();
         try (LocalLock lock = LocalLock.acquire(ctx.stateDir(), ctx.name(), commandLine())) {
-            if (!platform.clusterGoesAway()) {
+            if (clusterStays) {
                 removeFromCluster(ctx, out, destroy != null);
             }
             stop(out, processes, running);
+        }
+        if (shared) {
+            StateDir.deleteOwn(ctx.stateDir(), ctx.directory(), n -> ProcessNames.ownedBy(n, ctx, releases.earlier().keySet()) || ProcessNames.old(n),
+                    List.of(ctx.legacy().group(), ctx.newVersion().group()));
+            out.println("deleted the files of context '" + ctx.name() + "' in " + ctx.stateDir() + "; kept the folder"
+                    + (platform.clusterGoesAway() ? " and the broker" : "") + ", which other contexts use (" + String.join(", ", sharers) + ")");
+            out.println("teardown done");
+            return 0;
         }
         platform.destroy(out);
         if (StateDir.delete(ctx.stateDir(), ctx.directory())) {

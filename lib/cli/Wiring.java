@@ -78,7 +78,7 @@ public interface Wiring {
                     case KSQLDB -> new KsqlEngine(ctx, cluster, KsqlEngine.client(ctx), progress);
                 };
                 return new Session(ctx, cluster, store, engine, new ProcessVersions(ctx, cluster, processes, progress), clock(), operator,
-                        Liveness.onHost(operator.host()), new ProcessProbe(ctx.stateDir()), out, timeout, cluster);
+                        Liveness.onHost(operator.host()), new ProcessProbe(ctx.stateDir(), ctx.name()), out, timeout, cluster);
             } catch (RuntimeException e) {
                 cluster.close();
                 throw e;

@@ -104,7 +104,7 @@ public final class DemoCommand extends ContextCommand {
     private boolean report(PrintWriter out, Context ctx) {
         out.println("== closing report");
         Processes processes = new Processes(ctx.stateDir());
-        processes.stop(LocalPlatform.PRODUCER, Duration.ofSeconds(20));
+        processes.stop(canary.platform.ProcessNames.producer(ctx), Duration.ofSeconds(20));
         out.println("stopped the demo producer to take the final count (setup starts it again)");
         try (Session s = wiring.open(ctx, commandLine(), out, err(), timeout)) {
             Waits.untilNothingLeft("the new version has processed every record of " + ctx.topic(), timeout, Waits.to(out),

@@ -14,11 +14,14 @@ import java.time.Duration;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -27,7 +30,9 @@ import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -131,18 +136,15 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
      */
     @Override
     public boolean createTopic(String topic, int partitions, Map<String, String> configs) {
+        return createTopic(topic, partitions, Optional.empty(), configs);
+    }
+
+    /** {@link #createTopic(String, int, Map)} with a replication factor (empty: the cluster's default). */
+    public boolean createTopic(String topic, int partitions, Optional<Short> replicationFactor, Map<String, String> configs) {
         try {
-            admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), Optional.empty()).configs(configs)))
+            admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions), replicationFactor).configs(configs)))
                     .all().get(API_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            // Writing to a partition before its leader is known can fail; wait until every partition answers.
-            Waits.until("topic " + topic + " has a leader on every partition", java.time.Duration.ofMillis(API_TIMEOUT_MS), Waits.quiet(), () -> {
-                try {
-                    return describe(topic).partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())
-                            && endOffsets(topic).size() == partitions;
-                } catch (UserException e) {
-                    return false;
-                }
-            });
+            awaitLeaders(topic, partitions);
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TopicExistsException) {
@@ -159,6 +161,119 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
             Thread.currentThread().interrupt();
             throw new UserException(UserException.ENVIRONMENT, "interrupted");
         }
+    }
+
+    /**
+     * The topic-level configs a derived topic takes from the original: what the services depend on (how long records stay,
+     * compaction, the largest record, which timestamp, compression, how many replicas must acknowledge).
+     */
+    public static final List<String> MIRRORED_CONFIGS = List.of("retention.ms", "retention.bytes", "cleanup.policy", "max.message.bytes",
+            "message.timestamp.type", "compression.type", "min.insync.replicas");
+
+    /** The largest record a topic takes when nothing says otherwise (Kafka's default of max.message.bytes). */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+    /**
+     * What a derived topic copies from the original: its partitions, its replication factor (at most the number of brokers),
+     * the {@link #MIRRORED_CONFIGS} set on the original topic itself (those left at a default are left at the same default:
+     * the derived topic lives in the same cluster and gets the same value), and the largest record the original accepts.
+     */
+    public record TopicShape(int partitions, int replicationFactor, Map<String, String> configs, int maxMessageBytes) {
+
+        /** "3 partitions, replication factor 1, max.message.bytes=2097152, cleanup.policy=compact" for progress lines. */
+        public String describe() {
+            return partitions + " partitions, replication factor " + replicationFactor + (configs.isEmpty() ? ", the cluster's default configs"
+                    : ", " + String.join(", ", configs.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+        }
+    }
+
+    /** The shape of {@code original} that its derived topics take (see {@link TopicShape}). */
+    public TopicShape shapeOf(String original) {
+        TopicDescription d = describe(original);
+        int replicas = d.partitions().isEmpty() ? 1 : d.partitions().get(0).replicas().size();
+        int brokers = get(admin.describeCluster().nodes(), "describe the cluster").size();
+        Map<String, ConfigEntry> entries = topicConfigs(original);
+        int rf = Math.max(1, Math.min(replicas, brokers));
+        Map<String, String> configs = new java.util.LinkedHashMap<>();
+        for (String key : MIRRORED_CONFIGS) {
+            ConfigEntry e = entries.get(key);
+            if (e != null && e.value() != null && e.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG) {
+                configs.put(key, e.value());
+            }
+        }
+        // A derived topic with fewer replicas than the original (fewer brokers now) must still take writes.
+        configs.computeIfPresent("min.insync.replicas", (k, v) -> String.valueOf(Math.min(Integer.parseInt(v), rf)));
+        return new TopicShape(d.partitions().size(), rf, Map.copyOf(configs), maxMessageBytes(entries));
+    }
+
+    /** The largest record {@code topic} accepts (its max.message.bytes, wherever it is set). */
+    public int maxMessageBytes(String topic) {
+        return maxMessageBytes(topicConfigs(topic));
+    }
+
+    private static int maxMessageBytes(Map<String, ConfigEntry> entries) {
+        ConfigEntry e = entries.get("max.message.bytes");
+        try {
+            return e == null || e.value() == null ? DEFAULT_MAX_MESSAGE_BYTES : Integer.parseInt(e.value());
+        } catch (NumberFormatException x) {
+            return DEFAULT_MAX_MESSAGE_BYTES;
+        }
+    }
+
+    /** Every config of a topic, by name, with where its value comes from. */
+    public Map<String, ConfigEntry> topicConfigs(String topic) {
+        ConfigResource r = new ConfigResource(
+                ConfigResource.Type.TOPIC, topic);
+        Config c = get(admin.describeConfigs(List.of(r)).all(), "describe the configs of topic " + topic).get(r);
+        Map<String, ConfigEntry> out = new TreeMap<>();
+        for (ConfigEntry e : c.entries()) {
+            out.put(e.name(), e);
+        }
+        return out;
+    }
+
+    /**
+     * Creates a topic shaped like {@code shape} unless it exists (an existing one with another partition count is an error).
+     *
+     * @return true when it was created now
+     */
+    public boolean createTopic(String topic, TopicShape shape) {
+        return createTopic(topic, shape.partitions(), Optional.of((short) shape.replicationFactor()), shape.configs());
+    }
+
+    /**
+     * Adds partitions to {@code topic} until it has {@code partitions} (nothing when it has them already) and waits until each
+     * has a leader.
+     *
+     * @return whether partitions were added now
+     */
+    public boolean growTo(String topic, int partitions) {
+        if (partitions(topic) >= partitions) {
+            return false;
+        }
+        try {
+            get(admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(partitions))).all(),
+                    "add partitions to " + topic);
+        } catch (UserException e) {
+            // Another router instance grew it at the same moment.
+            if (!(e.getCause() instanceof InvalidPartitionsException) || partitions(topic) < partitions) {
+                throw e;
+            }
+        }
+        awaitLeaders(topic, partitions);
+        return true;
+    }
+
+    private void awaitLeaders(String topic, int partitions) {
+        // Writing to a partition before its leader is known can fail; wait until every partition answers.
+        Waits.until("topic " + topic + " has a leader on every partition", java.time.Duration.ofMillis(API_TIMEOUT_MS), Waits.quiet(), () -> {
+            try {
+                return describe(topic).partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())
+                        && endOffsets(topic).size() == partitions;
+            } catch (UserException e) {
+                return false;
+            }
+        });
     }
 
     /** Deletes the topics that exist; returns those it deleted. */

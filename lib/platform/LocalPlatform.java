@@ -18,8 +18,7 @@ import canary.release.Cluster;
  */
 public final class LocalPlatform implements Platform {
 
-    public static final String BROKER = "broker";
-    public static final String PRODUCER = "producer";
+    public static final String BROKER = ProcessNames.BROKER;
     static final String BROKER_CLASS = "canary.platform.broker.LocalBroker";
     static final String PRODUCER_CLASS = "canary.demo.DemoProducer";
 
@@ -68,10 +67,10 @@ public final class LocalPlatform implements Platform {
                 ? "created topic " + c.topic() + " (" + c.partitions() + " partitions)"
                 : "topic " + c.topic() + " already exists (" + c.partitions() + " partitions)");
         if (c.local().producer()) {
-            if (processes.isRunning(PRODUCER)) {
+            if (processes.isRunning(ProcessNames.producer(c))) {
                 out.println("demo producer already runs");
             } else {
-                processes.start(PRODUCER, Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), Map.of(), true);
+                processes.start(ProcessNames.producer(c), Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), Map.of(), true);
                 out.println("started the demo producer (" + c.local().producerRate() + " records/s to " + c.topic() + ")");
             }
         }

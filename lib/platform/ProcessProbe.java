@@ -9,13 +9,13 @@ import canary.common.Text;
 import canary.common.UserException;
 import canary.release.Rollout;
 
-/** The rollout's probe as a child process, its output appended to {@code <state_dir>/logs/rollout-probe.log}. */
+/** The rollout's probe as a child process, its output appended to {@code <state_dir>/logs/<context>.rollout-probe.log}. */
 public final class ProcessProbe implements Rollout.Probe {
 
     private final Path log;
 
-    public ProcessProbe(Path stateDir) {
-        this.log = stateDir.resolve("logs").resolve("rollout-probe.log");
+    public ProcessProbe(Path stateDir, String context) {
+        this.log = stateDir.resolve("logs").resolve(context + ".rollout-probe.log");
     }
 
     @Override

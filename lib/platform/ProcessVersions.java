@@ -40,16 +40,16 @@ public final class ProcessVersions implements Versions {
     }
 
     /**
-     * The name a version's process is recorded under: {@code service-<group>}, after the version's consumer group rather than
-     * its role, so that the version a promotion (or rollback) leaves running is the same process for the next release, where
-     * it is the legacy version. A character a process name cannot hold becomes {@code _}.
+     * The name a version's process is recorded under: {@code <topic>.service-<group>} ({@link ProcessNames#service}), after the
+     * original topic and the version's consumer group rather than its role or context, so that the version a promotion (or
+     * rollback) leaves running is the same process for the next release of the topic, where it is the legacy version.
      */
-    public static String processName(String group) {
-        return "service-" + group.replaceAll("[^A-Za-z0-9._-]", "_");
+    public static String processName(String topic, String group) {
+        return ProcessNames.service(topic, group);
     }
 
     private String processName(Role role) {
-        return processName(ctx.service(role).group());
+        return processName(ctx.topic(), ctx.service(role).group());
     }
 
     /** Starts a version on a topic unless its process already runs. */

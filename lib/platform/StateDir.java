@@ -155,6 +155,66 @@ public final class StateDir {
         }
     }
 
+    /** The folders named after processes: their files are {@code <name>.pid}, {@code <name>.json}, {@code <name>.log}. */
+    private static final List<String> PER_PROCESS = List.of("pids", "supervision", "logs", "health");
+
+    /** The names of the processes that have a file in the folder (pid file, supervision record, log, health), sorted, once each. */
+    public static List<String> namesIn(Path dir) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        for (String sub : PER_PROCESS) {
+            Path d = dir.resolve(sub);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
+                for (Path p : s) {
+                    String f = p.getFileName().toString();
+                    int dot = f.lastIndexOf('.');
+                    if (dot > 0 && Files.isRegularFile(p)) {
+                        names.add(f.substring(0, dot));
+                    }
+                }
+            } catch (IOException e) {
+                throw new UserException(UserException.ENVIRONMENT, "cannot list " + d + ": " + e.getMessage());
+            }
+        }
+        return new ArrayList<>(names);
+    }
+
+    /**
+     * Deletes one context's files in a folder other contexts share: those of the processes {@code own} accepts the name of, and
+     * the processed-record files of {@code groups}. The folder, its marker and everything else stay.
+     */
+    public static void deleteOwn(Path dir, Path contextFolder, java.util.function.Predicate<String> own, List<String> groups) {
+        checkDeletable(dir, contextFolder);
+        try {
+            for (String sub : PER_PROCESS) {
+                Path d = dir.resolve(sub);
+                if (!Files.isDirectory(d)) {
+                    continue;
+                }
+                List<Path> mine = new ArrayList<>();
+                try (DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
+                    for (Path p : s) {
+                        String f = p.getFileName().toString();
+                        int dot = f.lastIndexOf('.');
+                        if (dot > 0 && own.test(f.substring(0, dot))) {
+                            mine.add(p);
+                        }
+                    }
+                }
+                for (Path p : mine) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            for (String g : groups) {
+                Files.deleteIfExists(dir.resolve("processed").resolve(g + ".tsv"));
+            }
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot delete in " + dir + ": " + e.getMessage());
+        }
+    }
+
     /** What in the folder is not the kit's. */
     public static List<Path> others(Path dir) throws IOException {
         List<Path> out = new ArrayList<>();

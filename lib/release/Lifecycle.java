@@ -590,7 +590,12 @@ public final class Lifecycle {
         if (s.handover() == null) {
             engine.pause(s, timeout);
             drainVersions();
-            Map<Integer, Long> position = engine.position(s);
+            Map<Integer, Long> position = new TreeMap<>(engine.position(s));
+            // Partitions added to the original topic that routing has not met yet (nothing of them was routed): the version
+            // the topic is handed to starts them at their first record.
+            for (int p = position.size(), n = cluster.partitions(ctx.topic()); p < n; p++) {
+                position.putIfAbsent(p, 0L);
+            }
             s = store.write(s.version(), s.withHandover(new Handover(to, position, false, false)), "hand-over position captured");
             Steps.reached("handover.position-captured");
         }

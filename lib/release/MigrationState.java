@@ -196,6 +196,17 @@ public record MigrationState(
                 queryIds, lastCheck, rollout, lastGate, step, history);
     }
 
+    /**
+     * The start offsets once partitions were added to the original topic during the release ({@code start} holds the old ones
+     * and 0 for each new one). With routing partitions the new partitions go to legacy, so the share becomes the new
+     * version's part of the larger count.
+     */
+    public MigrationState withNewPartitions(Map<Integer, Long> start) {
+        double s = newPartitions == null ? share : (double) newPartitions.size() / start.size();
+        return new MigrationState(version, context, phase, engine, routing, s, rules, newPartitions, shareSet, routerRunning, new TreeMap<>(start),
+                handover, queryIds, lastCheck, rollout, lastGate, step, history);
+    }
+
     /** How the routing decides each record now. */
     public Route route() {
         return new Route(routing, share, newPartitions, rules);

@@ -70,7 +70,7 @@ class BadInputTest {
                 assertFalse(c.topicExists(kit.topic + "_legacy"));
                 assertFalse(c.topicExists(kit.topic + "_new"));
             }
-            assertTrue(kit.processes().isRunning(ProcessVersions.processName(kit.legacyGroup)), "legacy runs again");
+            assertTrue(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.legacyGroup)), "legacy runs again");
             assertFalse(Files.exists(kit.ctx().stateDir().resolve(kit.topic + ".lock")), "the failed command left no lock file");
             producer.produce(30);
             kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));

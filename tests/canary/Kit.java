@@ -88,7 +88,7 @@ final class Kit implements AutoCloseable {
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
                 + "platform: existing\n"
-                + "state_dir: state\n"
+                + (extraYaml.contains("state_dir:") ? "" : "state_dir: state\n")
                 + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
                 + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n"
                 + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
@@ -214,7 +214,12 @@ final class Kit implements AutoCloseable {
      */
     /** The name under which the kit runs a version's process. */
     String versionProcess(Role role) {
-        return ProcessVersions.processName(role == Role.LEGACY ? legacyGroup : newGroup);
+        return ProcessVersions.processName(topic, role == Role.LEGACY ? legacyGroup : newGroup);
+    }
+
+    /** The name under which the kit runs router instance {@code n} of this context. */
+    String routerProcess(int n) {
+        return canary.platform.ProcessNames.router(ctx(), n);
     }
 
     static boolean kill9(Processes processes, String name) {

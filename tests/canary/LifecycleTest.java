@@ -131,7 +131,7 @@ class LifecycleTest {
             assertFalse(firstAfter.isEmpty());
             firstAfter.forEach((partition, first) ->
                     assertEquals(done.handover().offsets().get(partition), first, "first offset after the hand-back on partition " + partition));
-            assertFalse(kit.processes().isRunning(ProcessVersions.processName(kit.newGroup)), "the new version is stopped");
+            assertFalse(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.newGroup)), "the new version is stopped");
             try (KafkaCluster c = kit.cluster()) {
                 assertTrue(c.members(kit.newGroup).isEmpty(), "the new version's group is empty");
             }

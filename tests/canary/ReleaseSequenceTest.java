@@ -41,7 +41,7 @@ class ReleaseSequenceTest {
             first.updateRate("0.7").ok();
             first.awaitRouted(200);
             first.promote().ok();
-            String v2 = ProcessVersions.processName(first.newGroup);
+            String v2 = ProcessVersions.processName(first.topic, first.newGroup);
             long promotedPid = first.processes().pid(v2).orElseThrow(() -> new AssertionError("the promoted version runs as " + v2));
             Kit.run(new StatusCommand(), first.contextFile.toString()).ok();
 
@@ -83,7 +83,7 @@ class ReleaseSequenceTest {
             Kit.Run secondStatus = Kit.run(new StatusCommand(), second.contextFile.toString()).ok();
             assertTrue(secondStatus.out().contains("phase     promoted"), secondStatus.out());
             assertFalse(second.processes().isRunning(v2), "v2 is stopped");
-            assertTrue(second.processes().isRunning(ProcessVersions.processName(second.newGroup)), "v3 runs");
+            assertTrue(second.processes().isRunning(ProcessVersions.processName(second.topic, second.newGroup)), "v3 runs");
             // v2 consumes nothing any more; the first context's status is still healthy: the topic is the second release's.
             Kit.run(new StatusCommand(), first.contextFile.toString()).ok();
 
@@ -92,14 +92,14 @@ class ReleaseSequenceTest {
             assertTrue(forgot.out().contains("deleted the state of context '" + first.ctx().name() + "'"), forgot.out());
             assertNull(first.state());
             assertEquals(Phase.PROMOTED, second.state().phase());
-            assertTrue(second.processes().isRunning(ProcessVersions.processName(second.newGroup)), "v3 still runs");
+            assertTrue(second.processes().isRunning(ProcessVersions.processName(second.topic, second.newGroup)), "v3 still runs");
             Kit.run(new StatusCommand(), second.contextFile.toString()).ok();
             // The second's teardown removes what is left.
             Kit.run(new TeardownCommand(), second.contextFile.toString(), "--yes").ok();
             try (KafkaCluster c = first.cluster()) {
                 assertFalse(c.topicExists(second.ctx().stateTopic()), "the state topic is deleted");
             }
-            assertFalse(second.processes().isRunning(ProcessVersions.processName(second.newGroup)), "v3 is stopped");
+            assertFalse(second.processes().isRunning(ProcessVersions.processName(second.topic, second.newGroup)), "v3 is stopped");
         }
     }
 }

@@ -24,7 +24,7 @@ class RouterCrashTest {
     Path dir;
 
     static void startInstance(Kit kit, int n) {
-        kit.processes().start("router-" + n, Processes.javaCommand("canary.cli.RouterCommand", kit.contextFile.toString(),
+        kit.processes().start(kit.routerProcess(n), Processes.javaCommand("canary.cli.RouterCommand", kit.contextFile.toString(),
                 "--instance", String.valueOf(n)), kit.dir, Map.of());
     }
 
@@ -51,11 +51,11 @@ class RouterCrashTest {
             // Kill instance 0 three times mid-stream: its supervisor starts it again, whose producer fences the dead one's transaction.
             for (int i = 1; i <= 3; i++) {
                 awaitRouted(kit, routed(kit) + 200);
-                Kit.kill9Child(kit.processes(), "router-0");
-                assertEquals(137, Kit.awaitRestarted(kit.processes(), "router-0", i).lastExit());
+                Kit.kill9Child(kit.processes(), kit.routerProcess(0));
+                assertEquals(137, Kit.awaitRestarted(kit.processes(), kit.routerProcess(0), i).lastExit());
             }
             Kit.Run status = kit.status();
-            assertTrue(status.out().contains("router-0 runs") && status.out().contains("restarted 3 times"), status.out());
+            assertTrue(status.out().contains(kit.routerProcess(0) + " runs") && status.out().contains("restarted 3 times"), status.out());
             // Two instances share the partitions; killing one for good loses nothing: the other takes its partitions over.
             startInstance(kit, 1);
             try (KafkaCluster c = kit.cluster()) {
@@ -63,7 +63,7 @@ class RouterCrashTest {
                         () -> c.members("canary-router-" + kit.topic).size() == 2);
             }
             awaitRouted(kit, routed(kit) + 300);
-            assertTrue(Kit.kill9(kit.processes(), "router-0"), "router-0 and its supervisor killed for good");
+            assertTrue(Kit.kill9(kit.processes(), kit.routerProcess(0)), "router-0 and its supervisor killed for good");
             try (KafkaCluster c = kit.cluster()) {
                 Waits.until("instance 1 owns every partition", Duration.ofSeconds(60), Waits.quiet(), () -> {
                     var m = c.members("canary-router-" + kit.topic);

@@ -44,7 +44,7 @@ class SetupTeardownTest {
         assertTrue(first.out().contains("started a KRaft broker on 127.0.0.1:" + port), first.out());
         Processes processes = new Processes(state);
         List<Long> pids = new ArrayList<>();
-        for (String name : List.of("broker", "producer", "service-service_v1")) {
+        for (String name : List.of("broker", "local-demo.producer", "orders.service-service_v1")) {
             assertTrue(processes.isRunning(name), name + " runs");
             pids.add(processes.pid(name).orElseThrow());
         }

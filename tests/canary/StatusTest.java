@@ -42,7 +42,7 @@ class StatusTest {
             assertTrue(healthy.out().contains("ROUTER POSITION"), healthy.out());
 
             // The new version stops consuming: its lag grows and status says the release is degraded.
-            kit.processes().stop(ProcessVersions.processName(kit.newGroup), Duration.ofSeconds(20));
+            kit.processes().stop(ProcessVersions.processName(kit.topic, kit.newGroup), Duration.ofSeconds(20));
             producer.produce(300);
             kit.awaitDrained("canary-router-" + kit.topic, kit.topic, Duration.ofSeconds(60));
             kit.awaitDrained(kit.legacyGroup, kit.topic + "_legacy", Duration.ofSeconds(60));

@@ -55,14 +55,14 @@ class SupervisionTest {
             Supervisor.Record version = Kit.awaitRestarted(p, newVersion, 1);
             assertEquals(137, version.lastExit());
             assertTrue(version.childPid() != killed, "a new process");
-            Kit.kill9Child(p, "router-0");
-            assertEquals(137, Kit.awaitRestarted(p, "router-0", 1).lastExit());
+            Kit.kill9Child(p, kit.routerProcess(0));
+            assertEquals(137, Kit.awaitRestarted(p, kit.routerProcess(0), 1).lastExit());
             kit.awaitRouted(400);
 
             awaitHealthy(kit);
             String status = kit.status().ok().out();
             assertTrue(status.contains(newVersion + " runs (pid " + version.childPid() + "), restarted 1 time (last exit code 137"), status);
-            assertTrue(status.contains("router-0 runs (pid "), status);
+            assertTrue(status.contains(kit.routerProcess(0) + " runs (pid "), status);
             String json = kit.status("--output", "json").ok().out();
             JsonNode processes = Json.MAPPER.readTree(json).get("processes");
             assertTrue(processes.isArray() && processes.size() >= 3, json);
@@ -84,7 +84,7 @@ class SupervisionTest {
             Processes p = kit.processes();
             String legacy = kit.versionProcess(Role.LEGACY);
             assertTrue(Kit.kill9(p, legacy));
-            assertTrue(Kit.kill9(p, "router-0"));
+            assertTrue(Kit.kill9(p, kit.routerProcess(0)));
             assertTrue(kit.status().out().contains(legacy + " is gone with its supervisor: setup.java brings it back"), kit.status().out());
             Waits.until("status says routing is down", Duration.ofSeconds(60), Waits.quiet(),
                     () -> kit.status().out().contains("DEGRADED: routing should run but no routing instance is in group"));
@@ -114,9 +114,9 @@ class SupervisionTest {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
             kit.routing(producer, 50, 50, "0.5");
 
-            Path health = kit.ctx().stateDir().resolve("health/router-0.json");
-            long child = kit.processes().supervision("router-0").orElseThrow().childPid();
-            Waits.until("router-0 says it routes", Duration.ofSeconds(30), Waits.quiet(),
+            Path health = kit.ctx().stateDir().resolve("health/" + kit.routerProcess(0) + ".json");
+            long child = kit.processes().supervision(kit.routerProcess(0)).orElseThrow().childPid();
+            Waits.until(kit.routerProcess(0) + " says it routes", Duration.ofSeconds(30), Waits.quiet(),
                     () -> Files.exists(health) && read(health).contains("\"status\":\"routing\""));
             JsonNode h = Json.MAPPER.readTree(Files.readString(health));
             assertEquals(0, h.get("instance").asInt());
@@ -131,9 +131,9 @@ class SupervisionTest {
             Files.writeString(elsewhere, Files.readString(kit.contextFile).replace("state_dir: state", "state_dir: state-elsewhere"));
             Kit.Run there = Kit.run(new RouterCommand(), elsewhere.toString(), "--instance", "0");
             BadInputTest.assertOneLine(there, 2, "router instance 0 of context '" + kit.topic + "' already runs (canary-router-" + kit.topic + "-0 on");
-            assertTrue(Files.readString(dir.resolve("state-elsewhere/health/router-0.json")).contains("\"status\":\"refused\""));
-            assertEquals(child, kit.processes().supervision("router-0").orElseThrow().childPid(), "the running instance was left alone");
-            assertEquals(0, kit.processes().supervision("router-0").orElseThrow().restarts());
+            assertTrue(Files.readString(dir.resolve("state-elsewhere/health/" + kit.routerProcess(0) + ".json")).contains("\"status\":\"refused\""));
+            assertEquals(child, kit.processes().supervision(kit.routerProcess(0)).orElseThrow().childPid(), "the running instance was left alone");
+            assertEquals(0, kit.processes().supervision(kit.routerProcess(0)).orElseThrow().restarts());
 
             kit.promote().ok();
             producer.stop();

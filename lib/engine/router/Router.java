@@ -60,6 +60,7 @@ public final class Router implements AutoCloseable {
 
     private static final Duration POLL = Duration.ofMillis(200);
     private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration METADATA_MAX_AGE = Duration.ofSeconds(5);
 
     private final Properties client;
     private final Context ctx;
@@ -107,6 +108,8 @@ public final class Router implements AutoCloseable {
             }
         }
     }
+    /** The largest record the original topic accepts: the router's producer and consumer take records that large. */
+    private int maxMessageBytes = KafkaCluster.DEFAULT_MAX_MESSAGE_BYTES;
 
     /** @param healthFile where the instance writes its health (see {@link RouterHealth}), or null for none */
     public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile) {
@@ -153,6 +156,7 @@ public final class Router implements AutoCloseable {
         refuseDuplicate(null);
         try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             countsTopic = cluster.topicExists(ctx.countsTopic()) ? ctx.countsTopic() : null;
+            maxMessageBytes = cluster.maxMessageBytes(ctx.topic());
         }
         if (countsTopic == null) {
             say("warning: no topic " + ctx.countsTopic() + " (a migration made before the kit kept routed counts): routing without"
@@ -389,6 +393,8 @@ public final class Router implements AutoCloseable {
             OffsetAndMetadata om = committed.get(tp);
             if (om != null) {
                 source.seek(tp, om.offset());
+            } else if (state != null && state.startOffsets().containsKey(tp.partition())) {
+                source.seek(tp, state.startOffsets().get(tp.partition()));
             }
         }
     }
@@ -441,8 +447,11 @@ public final class Router implements AutoCloseable {
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, String.valueOf(SESSION_TIMEOUT.toMillis()));
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
+        // Partitions added to the original topic show within seconds, not after the default 5 minutes.
+        p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, String.valueOf(METADATA_MAX_AGE.toMillis()));
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(Math.max(1_048_576, maxMessageBytes)));
         // A fetch holds at most this much (50 MB by default): the heap of -Xmx256m must hold a fetch and a transaction's batches.
-        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(Math.max(8 * 1024 * 1024, maxMessageBytes)));
         return p;
     }
 
@@ -461,6 +470,8 @@ public final class Router implements AutoCloseable {
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(16 * 1024 * 1024));
+        // A record as large as the original topic takes must fit one request (with room for its headers and the batch's).
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(Math.max(1_048_576, maxMessageBytes + 16_384)));
         KafkaProducer<byte[], byte[]> prod = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         prod.initTransactions();
         return prod;
@@ -491,10 +502,80 @@ public final class Router implements AutoCloseable {
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             if (!partitions.isEmpty()) {
                 say("assigned partitions " + partitions.stream().map(TopicPartition::partition).sorted().toList());
+                startNewPartitions(partitions);
                 loadCounts(partitions.stream().map(TopicPartition::partition).toList());
             }
         }
     }
+
+    /**
+     * Partitions added to the original topic during the release, met in an assignment before any of their records is routed:
+     * the derived topics grow to the original's partition count, the state records start offset 0 for each new partition
+     * (routing with partitions: they go to legacy until update_rate gives them to the new version), and the router group
+     * commits offset 0 on them, so that the hand-over position and check_data count them from their first record.
+     */
+    private void startNewPartitions(Collection<TopicPartition> assigned) {
+        List<Integer> unknown = assigned.stream().map(TopicPartition::partition).filter(p -> !state.startOffsets().containsKey(p)).sorted().toList();
+        if (unknown.isEmpty()) {
+            return;
+        }
+        int count;
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
+            count = cluster.partitions(ctx.topic());
+            for (String t : countsTopic == null ? List.of(ctx.legacyTopic(), ctx.newTopic())
+                    : List.of(ctx.legacyTopic(), ctx.newTopic(), countsTopic)) {
+                if (cluster.growTo(t, count)) {
+                    say("partitions added to " + ctx.topic() + ": grew " + t + " to " + count + " partitions");
+                }
+            }
+        }
+        MigrationState grown = recordNewPartitions(count);
+        Map<TopicPartition, OffsetAndMetadata> zero = new HashMap<>();
+        Map<TopicPartition, OffsetAndMetadata> committed = source.committed(new java.util.HashSet<>(assigned));
+        for (TopicPartition tp : assigned) {
+            if (committed.get(tp) == null && grown.startOffsets().containsKey(tp.partition())) {
+                long start = grown.startOffsets().get(tp.partition());
+                source.seek(tp, start);
+                zero.put(tp, new OffsetAndMetadata(start));
+            }
+        }
+        if (!zero.isEmpty()) {
+            commit();
+            producer.beginTransaction();
+            producer.sendOffsetsToTransaction(zero, source.groupMetadata());
+            producer.commitTransaction();
+            say("routing the new partitions " + zero.keySet().stream().map(TopicPartition::partition).sorted().toList() + " of " + ctx.topic()
+                    + " from offset 0");
+        }
+    }
+
+    /** Writes start offset 0 for the partitions of the original topic the state does not know yet (up to {@code count}). */
+    private MigrationState recordNewPartitions(int count) {
+        for (int attempt = 0; ; attempt++) {
+            MigrationState s = store.read().orElseThrow(() -> new IllegalStateException("the state of context '" + ctx.name() + "' is gone"));
+            if (s.startOffsets().size() >= count) {
+                state = s;
+                return s;
+            }
+            Map<Integer, Long> start = new java.util.TreeMap<>(s.startOffsets());
+            List<Integer> added = new java.util.ArrayList<>();
+            for (int p = start.size(); p < count; p++) {
+                start.put(p, 0L);
+                added.add(p);
+            }
+            try {
+                state = store.write(s.version(), s.withNewPartitions(start), "partitions " + added + " added to " + ctx.topic()
+                        + ": derived topics grown to " + count + " partitions, start offset 0");
+                return state;
+            } catch (canary.release.StateStore.StaleStateException e) {
+                if (attempt >= 10) {
+                    throw e;
+                }
+                say("the state changed while recording the new partitions: reading it again");
+            }
+        }
+    }
+
 
     /** Stops the loop from another thread (a shutdown hook): the open transaction is aborted, the group left. */
     @Override

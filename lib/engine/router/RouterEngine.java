@@ -11,6 +11,7 @@ import canary.context.Context;
 import canary.context.Context.EngineKind;
 import canary.kafka.KafkaCluster;
 import canary.kafka.RoutedCounts;
+import canary.platform.ProcessNames;
 import canary.platform.Processes;
 import canary.release.Cluster;
 import canary.release.Engine;
@@ -24,8 +25,6 @@ import canary.release.MigrationState;
  * sets the router group's committed offsets to them before any instance runs.
  */
 public final class RouterEngine implements Engine {
-
-    public static final String INSTANCE_0 = "router-0";
 
     private final Context ctx;
     private final KafkaCluster cluster;
@@ -55,9 +54,13 @@ public final class RouterEngine implements Engine {
     @Override
     public Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout) {
         int partitions = startOffsets.size();
+        KafkaCluster.TopicShape original = cluster.shapeOf(ctx.topic());
+        // The partitions the migration captured start offsets for: a partition added since is grown into the topics by the router.
+        KafkaCluster.TopicShape shape = new KafkaCluster.TopicShape(partitions, original.replicationFactor(), original.configs(),
+                original.maxMessageBytes());
         for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
-            if (cluster.createTopic(t, partitions, Map.of())) {
-                progress.accept("created topic " + t + " (" + partitions + " partitions)");
+            if (cluster.createTopic(t, shape)) {
+                progress.accept("created topic " + t + " like " + ctx.topic() + " (" + shape.describe() + ")");
             } else {
                 progress.accept("topic " + t + " already exists (" + partitions + " partitions)");
             }
@@ -76,10 +79,11 @@ public final class RouterEngine implements Engine {
 
     @Override
     public void resume(MigrationState state, Duration timeout) {
-        if (!processes.isRunning(INSTANCE_0)) {
-            processes.start(INSTANCE_0, Processes.javaCommand(mainClass,
+        String instance0 = ProcessNames.router(ctx, 0);
+        if (!processes.isRunning(instance0)) {
+            processes.start(instance0, Processes.javaCommand(mainClass,
                     ctx.file().toAbsolutePath().toString(), "--instance", "0"), ctx.directory(), Map.of(), true);
-            progress.accept("started router instance 0 (log: " + ctx.stateDir().resolve("logs").resolve(INSTANCE_0 + ".log") + ")");
+            progress.accept("started router instance 0 (log: " + processes.logFile(instance0) + ")");
         }
         Waits.until("the router group " + ctx.routerGroup() + " has members", timeout, progress,
                 () -> !cluster.members(ctx.routerGroup()).isEmpty());
@@ -166,7 +170,7 @@ public final class RouterEngine implements Engine {
 
     @Override
     public void remove(MigrationState state, Duration timeout) {
-        processes.stop(INSTANCE_0, Duration.ofSeconds(15));
+        processes.stop(ProcessNames.router(ctx, 0), Duration.ofSeconds(15));
         awaitNoRouter(timeout);
         List<String> deleted = cluster.deleteTopics(List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic()));
         if (!deleted.isEmpty()) {

@@ -47,7 +47,7 @@ class CommandsTest {
 
     @Test
     void the_rollout_probe_reports_exit_code_and_last_line_and_names_a_command_that_cannot_run() {
-        ProcessProbe probe = new ProcessProbe(dir);
+        ProcessProbe probe = new ProcessProbe(dir, "ctx");
         Rollout.ProbeResult r = probe.run(List.of("sh", "-c", "echo lag ok; exit 1"), dir, Duration.ofSeconds(20));
         assertEquals(new Rollout.ProbeResult(1, "lag ok"), r);
         UserException e = assertThrows(UserException.class, () -> probe.run(List.of("./no-such-probe"), dir, Duration.ofSeconds(5)));
