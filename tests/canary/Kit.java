@@ -57,6 +57,9 @@ final class Kit implements AutoCloseable {
     /** The release number: 1 for the first context of a topic, 2 for the next release after it, ... */
     final int release;
 
+    /** The groups whose version is kcat: what they processed is in their process log, not in a dummy service's file. */
+    private final java.util.Set<String> kcatGroups = new java.util.HashSet<>();
+
     Kit(Path dir, int partitions, String extraYaml) {
         this(dir, partitions, extraYaml, null);
     }
@@ -66,14 +69,29 @@ final class Kit implements AutoCloseable {
      *                    records change version), or null for none
      */
     Kit(Path dir, int partitions, String extraYaml, String legacyPause) {
-        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyPause);
+        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyPause == null ? null
+                : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}", legacyPause), null);
+        createTopic();
+    }
+
+    /**
+     * A release whose versions run these commands (YAML lists, for example {@link #kcatYaml}; null: the dummy service). A
+     * version whose command starts with {@code kcat} is read back from its process log ({@link #processed}).
+     */
+    static Kit withRuns(Path dir, int partitions, String extraYaml, String legacyRun, String newRun) {
+        Kit kit = new Kit(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyRun, newRun);
+        kit.createTopic();
+        return kit;
+    }
+
+    private void createTopic() {
         try (KafkaCluster c = cluster()) {
             c.createTopic(topic, partitions, Map.of());
         }
     }
 
     /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
-    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyPause) {
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyRun, String newRun) {
         this.dir = dir;
         this.partitions = partitions;
         this.topic = topic;
@@ -81,9 +99,14 @@ final class Kit implements AutoCloseable {
         this.legacyGroup = topic + "-v" + release;
         this.newGroup = topic + "-v" + (release + 1);
         this.contextFile = dir.resolve(release == 1 ? "context.yaml" : "context-" + release + ".yaml");
-        String service = javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
-        String legacyService = legacyPause == null ? service
-                : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}", legacyPause);
+        String service = newRun != null ? newRun : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
+        String legacyService = legacyRun != null ? legacyRun : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
+        if (service.startsWith("[\"kcat\"")) {
+            kcatGroups.add(newGroup);
+        }
+        if (legacyService.startsWith("[\"kcat\"")) {
+            kcatGroups.add(legacyGroup);
+        }
         String yaml = "name: " + topic + (release == 1 ? "" : "-" + release) + "\n"
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
@@ -106,13 +129,33 @@ final class Kit implements AutoCloseable {
      * and whose new version is a further group.
      */
     Kit next() {
-        return new Kit(dir, partitions, topic, release + 1, "", null);
+        return new Kit(dir, partitions, topic, release + 1, "", null, null);
     }
 
     static String javaCommandYaml(String mainClass, String... args) {
-        return Processes.javaCommand(mainClass, args).stream()
+        return yamlList(Processes.javaCommand(mainClass, args));
+    }
+
+    static String yamlList(List<String> args) {
+        return args.stream()
                 .map(a -> "\"" + a.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
                 .collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    /** What kcat prints for each record it consumed: a marker, then topic, partition, offset and key (the producers' id). */
+    static final String KCAT_FORMAT = "processed\\t%t\\t%p\\t%o\\t%k\\n";
+
+    /**
+     * A version run by kcat (librdkafka's high-level balanced consumer, {@code -G}) on the test broker, as the README shows it:
+     * quiet, unbuffered, one line per record in its log; no {@code -o} (it would override the committed offsets the kit hands
+     * over); {@code auto.offset.reset=earliest} only for a group without offsets. {@code extra}: more kcat arguments.
+     */
+    static String kcatYaml(String... extra) {
+        List<String> argv = new ArrayList<>(List.of("kcat", "-q", "-u", "-b", TestBroker.bootstrapServers(), "-G", "{service}",
+                "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=1000", "-f", KCAT_FORMAT));
+        argv.addAll(List.of(extra));
+        argv.add("{topic}");
+        return yamlList(argv);
     }
 
     Context ctx() {
@@ -281,10 +324,37 @@ final class Kit implements AutoCloseable {
         return a.toArray(String[]::new);
     }
 
-    /** What a version processed: one entry per processed record. */
+    /** What a version processed: one entry per processed record (kcat: per line it printed into its log). */
     List<DummyService.Processed> processed(String group) {
+        if (kcatGroups.contains(group)) {
+            return kcatProcessed(processes().logFile(ProcessVersions.processName(group)));
+        }
         Path f = ctx().stateDir().resolve("processed").resolve(group + ".tsv");
         return Files.exists(f) ? DummyService.readProcessed(f) : List.of();
+    }
+
+    /**
+     * The records kcat printed with {@link #KCAT_FORMAT} into its process log (beside the supervisor's lines). A line that
+     * starts with the marker but is not whole fails: a record cut by another writer must not go unnoticed.
+     */
+    static List<DummyService.Processed> kcatProcessed(Path log) {
+        if (!Files.exists(log)) {
+            return List.of();
+        }
+        List<DummyService.Processed> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(log)) {
+                if (!line.startsWith("processed\t")) {
+                    continue;
+                }
+                String[] f = line.split("\t", -1);
+                assertEquals(5, f.length, log + ": not a whole record line: " + line);
+                out.add(new DummyService.Processed(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), f[4]));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     /** Asserts that every id was processed exactly once by exactly one of the two versions. */

@@ -33,6 +33,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
+import canary.common.Steps;
 import canary.common.Text;
 import canary.common.UserException;
 import canary.context.Context;
@@ -55,6 +56,8 @@ import canary.release.Operator;
 public final class Router implements AutoCloseable {
 
     private static final Duration POLL = Duration.ofMillis(200);
+    /** The named step after the records of a batch were sent in the open transaction, before its offsets and commit. */
+    public static final String RECORDS_SENT = "router.records-sent";
     private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
 
     private final Properties client;
@@ -181,6 +184,8 @@ public final class Router implements AutoCloseable {
                     toLegacy++;
                 }
             }
+            // Crash tests kill an instance here, with its records sent and its transaction open, to leave an aborted transaction.
+            Steps.reached(RECORDS_SENT);
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             for (TopicPartition tp : records.partitions()) {
                 offsets.put(tp, new OffsetAndMetadata(source.position(tp)));
