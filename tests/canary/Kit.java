@@ -96,6 +96,13 @@ final class Kit implements AutoCloseable {
         return new Kit(dir, partitions, TestBroker.unique("orders"), 1, "", null, null, "127.0.0.1:" + port, yaml);
     }
 
+    /** A release on a cluster the test started (platform existing), for example a {@code TestCluster} of three brokers. */
+    static Kit onCluster(Path dir, int partitions, String bootstrapServers) {
+        Kit kit = new Kit(dir, partitions, TestBroker.unique("orders"), 1, "", null, null, bootstrapServers, "platform: existing\n");
+        kit.createTopic();
+        return kit;
+    }
+
     private void createTopic() {
         try (KafkaCluster c = cluster()) {
             c.createTopic(topic, partitions, Map.of());
@@ -313,6 +320,11 @@ final class Kit implements AutoCloseable {
 
     /** Runs a command of the kit in a child JVM that stops at the named {@code step}, and SIGKILLs it there. */
     void killAt(String commandClass, String step, String... args) throws Exception {
+        killAt(commandClass, step, () -> { }, args);
+    }
+
+    /** Like {@link #killAt(String, String, String...)}, doing {@code atStep} (a fault of the cluster) while the command waits there. */
+    void killAt(String commandClass, String step, Runnable atStep, String... args) throws Exception {
         Processes p = processes();
         Path reached = dir.resolve("reached-" + step + "-" + System.nanoTime());
         List<String> argv = new ArrayList<>(List.of(contextFile.toString()));
@@ -323,6 +335,7 @@ final class Kit implements AutoCloseable {
         Waits.until("the command reaches step " + step + " (log " + p.logFile("killed-step") + ")", Duration.ofSeconds(120), Waits.quiet(),
                 () -> Files.exists(reached) || !p.isRunning("killed-step"));
         assertTrue(Files.exists(reached), "the command ended before step " + step + ": " + Files.readString(p.logFile("killed-step")));
+        atStep.run();
         assertTrue(kill9(p, "killed-step"), "killed at " + step);
     }
 
