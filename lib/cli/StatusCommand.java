@@ -9,6 +9,8 @@ import picocli.CommandLine.Option;
 
 import canary.common.Json;
 import canary.context.Context;
+import canary.platform.LocalPlatform;
+import canary.platform.Processes;
 import canary.release.Lifecycle;
 import canary.release.MigrationState;
 
@@ -76,6 +78,9 @@ public final class StatusCommand extends ContextCommand {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
             r.print(out);
+            if (s.ctx.platform() == Context.PlatformKind.LOCAL) {
+                out.println("brokers   " + LocalPlatform.describeBrokers(s.ctx, new Processes(s.ctx.stateDir())));
+            }
             if (r.phase() != null && !r.phase().active()) {
                 Map<String, MigrationState> later = s.lifecycle.releasedAfter(s.store.read());
                 if (!later.isEmpty()) {

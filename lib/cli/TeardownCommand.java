@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -152,7 +150,7 @@ public final class TeardownCommand extends ProvisioningCommand {
      * known without the cluster: a local broker that does not run, or a cluster the platform's teardown destroys anyway.
      */
     private Releases releases(Context ctx, Platform platform, Processes processes) {
-        if (ctx.platform() == Context.PlatformKind.LOCAL && !processes.isRunning(LocalPlatform.BROKER)) {
+        if (ctx.platform() == Context.PlatformKind.LOCAL && !LocalPlatform.brokerRuns(ctx, processes)) {
             return new Releases(Map.of(), Map.of());
         }
         try (Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
@@ -214,14 +212,20 @@ public final class TeardownCommand extends ProvisioningCommand {
         }
     }
 
-    /** Services first, the broker last: they need it to leave their groups cleanly. */
+    /**
+     * Services first, the brokers last: the services need them to leave their groups cleanly. The brokers of a replicated
+     * cluster stop together: one left alone without a majority of controllers would wait for them until killed.
+     */
     private static void stop(PrintWriter out, Processes processes, List<String> running) {
-        List<String> order = new ArrayList<>(running);
-        order.sort(Comparator.comparing(n -> n.equals(LocalPlatform.BROKER) ? 1 : 0));
-        for (String name : order) {
-            processes.stop(name, Duration.ofSeconds(20));
-            out.println("stopped " + name);
+        List<String> brokers = running.stream().filter(LocalPlatform::isBroker).toList();
+        for (String name : running) {
+            if (!LocalPlatform.isBroker(name)) {
+                processes.stop(name, Duration.ofSeconds(20));
+                out.println("stopped " + name);
+            }
         }
+        brokers.parallelStream().forEach(name -> processes.stop(name, Duration.ofSeconds(20)));
+        brokers.forEach(name -> out.println("stopped " + name));
     }
 
     public static void main(String[] args) {

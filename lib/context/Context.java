@@ -150,8 +150,20 @@ public record Context(
         }
     }
 
-    /** Settings of the local platform: ports of the broker, the demo producer's rate. */
-    public record Local(int port, int controllerPort, double producerRate, boolean producer) {
+    /**
+     * Settings of the local platform: ports of the first broker (broker i listens on {@code port + 2(i-1)} and
+     * {@code controllerPort + 2(i-1)}), how many brokers, the demo producer's rate.
+     */
+    public record Local(int port, int controllerPort, double producerRate, boolean producer, int brokers) {
+
+        /** The client ports of the brokers, in node order. */
+        public List<Integer> ports() {
+            return java.util.stream.IntStream.range(0, brokers).mapToObj(i -> port + 2 * i).toList();
+        }
+
+        public String bootstrapServers() {
+            return String.join(",", ports().stream().map(p -> "127.0.0.1:" + p).toList());
+        }
     }
 
     /**
@@ -332,7 +344,7 @@ public record Context(
         }
 
         Local local(JsonNode node) {
-            Map<String, JsonNode> m = node == null ? Map.of() : object(node, "local", Set.of("port", "controller_port", "producer_rate", "producer"));
+            Map<String, JsonNode> m = node == null ? Map.of() : object(node, "local", Set.of("port", "controller_port", "producer_rate", "producer", "brokers"));
             int port = integer(m, "local", "port", 39092, 1024, 65535);
             int controllerPort = integer(m, "local", "controller_port", port + 1, 1024, 65535);
             if (controllerPort == port) {
@@ -340,7 +352,19 @@ public record Context(
             }
             double rate = number(m, "local", "producer_rate", 10.0, 0.0, 100_000.0);
             boolean producer = bool(m, "local", "producer", true);
-            return new Local(port, controllerPort, rate, producer);
+            int brokers = integer(m, "local", "brokers", 1, 1, 3);
+            if (brokers == 2) {
+                throw bad("local.brokers", "1 (a single broker) or 3 (a replicated cluster: replication factor 3, min.insync.replicas 2)", "2");
+            }
+            int last = Math.max(port, controllerPort) + 2 * (brokers - 1);
+            if (last > 65535) {
+                throw bad("local.port", "a port that leaves room for " + brokers + " brokers (two ports each, every second port)", String.valueOf(port));
+            }
+            if (brokers > 1 && Math.abs(controllerPort - port) % 2 == 0 && Math.abs(controllerPort - port) < 2 * brokers) {
+                throw bad("local.controller_port", "a port none of the " + brokers + " brokers listens on (they use local.port, +2, +4)",
+                        String.valueOf(controllerPort));
+            }
+            return new Local(port, controllerPort, rate, producer, brokers);
         }
 
         KafkaConnection kafka(JsonNode node, PlatformKind platform, Local local) {
@@ -349,7 +373,7 @@ public record Context(
             Optional<Path> props = optionalString(m, "kafka", "properties_file").map(this::path);
             if (servers.isEmpty() && props.isEmpty()) {
                 if (platform == PlatformKind.LOCAL) {
-                    servers = Optional.of("127.0.0.1:" + local.port());
+                    servers = Optional.of(local.bootstrapServers());
                 } else if (platform == PlatformKind.EXISTING) {
                     throw new ContextException(file + ": key 'kafka': required with platform existing (bootstrap_servers or properties_file)");
                 }

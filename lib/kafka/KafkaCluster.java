@@ -105,6 +105,11 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         }
     }
 
+    /** How many brokers of the cluster answer (registered and not fenced). */
+    public int brokerCount() {
+        return get(admin.describeCluster().nodes(), "describe the cluster").size();
+    }
+
     // ------------------------------------------------------------------ topics
 
     @Override

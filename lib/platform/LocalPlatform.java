@@ -1,9 +1,16 @@
 package canary.platform;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
+
+import org.apache.kafka.common.Uuid;
 
 import canary.common.UserException;
 import canary.common.Waits;
@@ -12,8 +19,8 @@ import canary.kafka.KafkaCluster;
 import canary.release.Cluster;
 
 /**
- * A single-node KRaft broker started on this host from the Kafka jars, the original topic and the
- * demo producer, as background processes under the state folder. The broker and the producer run
+ * A KRaft cluster started on this host from the Kafka jars (one broker, or three for a replicated cluster: each its own
+ * process), the original topic and the demo producer, as background processes under the state folder. The broker and the producer run
  * classes that only setup and demo compile (lib/platform/broker, lib/demo), named here by class name.
  */
 public final class LocalPlatform implements Platform {
@@ -30,9 +37,40 @@ public final class LocalPlatform implements Platform {
         this.processes = processes;
     }
 
+    /**
+     * The process names of the brokers: {@code broker} for a single broker (as before there were several), {@code broker-1} to
+     * {@code broker-n} for a replicated cluster.
+     */
+    public static List<String> brokerNames(int brokers) {
+        return brokers == 1 ? List.of(BROKER) : IntStream.rangeClosed(1, brokers).mapToObj(i -> BROKER + "-" + i).toList();
+    }
+
+    /** Whether a recorded process is a broker of the local platform. */
+    public static boolean isBroker(String processName) {
+        return processName.equals(BROKER) || processName.matches(BROKER + "-\\d+");
+    }
+
+    /** Whether a broker of the local platform runs (the cluster may answer). */
+    public static boolean brokerRuns(Context ctx, Processes processes) {
+        return brokerNames(ctx.local().brokers()).stream().anyMatch(processes::isRunning);
+    }
+
+    /** The local brokers and whether each runs, for status: {@code broker-1 pid 123, broker-2 pid 124, broker-3 not running}. */
+    public static String describeBrokers(Context ctx, Processes processes) {
+        return String.join(", ", brokerNames(ctx.local().brokers()).stream()
+                .map(n -> n + processes.pid(n).filter(p -> processes.isRunning(n)).map(p -> " pid " + p).orElse(" not running")).toList())
+                + " on " + ctx.local().bootstrapServers();
+    }
+
+    private String describeBrokers() {
+        int n = ctx.local().brokers();
+        return n == 1 ? "a KRaft broker on " + ctx.local().bootstrapServers()
+                : n + " KRaft brokers on " + ctx.local().bootstrapServers() + " (replication factor 3, min.insync.replicas 2)";
+    }
+
     @Override
     public List<String> describeSetup() {
-        return List.of("start a KRaft broker on 127.0.0.1:" + ctx.local().port() + " (data under " + ctx.stateDir().resolve("kafka") + ")",
+        return List.of("start " + describeBrokers() + " (data under " + ctx.stateDir().resolve("kafka") + ")",
                 "create " + ctx.topic() + " with " + ctx.partitions() + " partitions"
                         + (ctx.local().producer() ? " and start the demo producer at " + ctx.local().producerRate() + " records/s" : ""),
                 "start the legacy version (group " + ctx.legacy().group() + ") on " + ctx.topic());
@@ -40,25 +78,64 @@ public final class LocalPlatform implements Platform {
 
     @Override
     public Context provision(PrintWriter out, Duration timeout) {
-        if (processes.isRunning(BROKER)) {
-            out.println("broker already runs on 127.0.0.1:" + ctx.local().port());
-        } else {
-            processes.start(BROKER, Processes.javaCommand(BROKER_CLASS, ctx.stateDir().resolve("kafka").toString(),
-                    String.valueOf(ctx.local().port()), String.valueOf(ctx.local().controllerPort())), ctx.directory(), Map.of());
-            out.println("started a KRaft broker on 127.0.0.1:" + ctx.local().port() + " (log: " + processes.logFile(BROKER) + ")");
+        int n = ctx.local().brokers();
+        List<String> names = brokerNames(n);
+        String clusterId = n == 1 ? null : clusterId();
+        for (int i = 1; i <= n; i++) {
+            String name = names.get(i - 1);
+            String where = "127.0.0.1:" + ctx.local().ports().get(i - 1);
+            if (processes.isRunning(name)) {
+                out.println(name + " already runs on " + where);
+                continue;
+            }
+            List<String> argv = n == 1
+                    ? Processes.javaCommand(BROKER_CLASS, ctx.stateDir().resolve("kafka").toString(),
+                            String.valueOf(ctx.local().port()), String.valueOf(ctx.local().controllerPort()))
+                    : Processes.javaCommand(BROKER_CLASS, brokerArguments(ctx.local(), ctx.stateDir().resolve("kafka").resolve(name), i, clusterId));
+            processes.start(name, argv, ctx.directory(), Map.of());
+            out.println("started " + (n == 1 ? "a KRaft broker" : "KRaft " + name) + " on " + where + " (log: " + processes.logFile(name) + ")");
         }
-        // A broker just started takes a few seconds to answer.
+        // A broker just started takes a few seconds to answer; a replicated cluster answers once a majority runs.
         try (KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
-            Waits.until("the broker on 127.0.0.1:" + ctx.local().port() + " answers", timeout, Waits.to(out), () -> {
+            Waits.until(n == 1 ? "the broker on " + ctx.local().bootstrapServers() + " answers"
+                    : "the " + n + " brokers on " + ctx.local().bootstrapServers() + " answer", timeout, Waits.to(out), () -> {
                 try {
                     cluster.checkReachable(Duration.ofSeconds(5));
-                    return true;
+                    return cluster.brokerCount() >= n;
                 } catch (UserException e) {
                     return false;
                 }
             });
         }
         return ctx;
+    }
+
+    /**
+     * The arguments of {@code LocalBroker} for node {@code id} of the local cluster: {@code <data-dir> --node <id> --quorum
+     * <id:port:controller-port,...> --cluster-id <id>} (node i on {@code port + 2(i-1)}, {@code controller_port + 2(i-1)}).
+     */
+    static String[] brokerArguments(Context.Local local, Path dataDir, int id, String clusterId) {
+        List<String> quorum = new ArrayList<>();
+        for (int i = 1; i <= local.brokers(); i++) {
+            quorum.add(i + ":" + (local.port() + 2 * (i - 1)) + ":" + (local.controllerPort() + 2 * (i - 1)));
+        }
+        return new String[] {dataDir.toString(), "--node", String.valueOf(id), "--quorum", String.join(",", quorum), "--cluster-id", clusterId};
+    }
+
+    /** The cluster id of a replicated local cluster: made on first setup, kept in the state folder so that a re-run reuses it. */
+    private String clusterId() {
+        Path file = ctx.stateDir().resolve("kafka").resolve("cluster-id");
+        try {
+            if (Files.exists(file)) {
+                return Files.readString(file).strip();
+            }
+            Files.createDirectories(file.getParent());
+            String id = Uuid.randomUuid().toString();
+            Files.writeString(file, id + "\n");
+            return id;
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot keep the cluster id in " + file + ": " + e.getMessage());
+        }
     }
 
     @Override

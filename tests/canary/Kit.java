@@ -57,6 +57,12 @@ final class Kit implements AutoCloseable {
     /** The release number: 1 for the first context of a topic, 2 for the next release after it, ... */
     final int release;
 
+    /** How the test reaches the cluster of this release: the test broker, or the local platform's broker. */
+    final java.util.Properties client;
+
+    /** The groups whose version is kcat: what they processed is in their process log, not in a dummy service's file. */
+    private final java.util.Set<String> kcatGroups = new java.util.HashSet<>();
+
     Kit(Path dir, int partitions, String extraYaml) {
         this(dir, partitions, extraYaml, null);
     }
@@ -66,30 +72,73 @@ final class Kit implements AutoCloseable {
      *                    records change version), or null for none
      */
     Kit(Path dir, int partitions, String extraYaml, String legacyPause) {
-        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyPause);
+        this(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyPause == null ? null
+                : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}", legacyPause), null);
+        createTopic();
+    }
+
+    /**
+     * A release whose versions run these commands (YAML lists, for example {@link #kcatYaml}; null: the dummy service). A
+     * version whose command starts with {@code kcat} is read back from its process log ({@link #processed}).
+     */
+    static Kit withRuns(Path dir, int partitions, String extraYaml, String legacyRun, String newRun) {
+        Kit kit = new Kit(dir, partitions, TestBroker.unique("orders"), 1, extraYaml, legacyRun, newRun);
+        kit.createTopic();
+        return kit;
+    }
+
+    /**
+     * A release on the local platform (platform local: setup.java starts a KRaft broker on these loopback ports as a process
+     * under the state folder, creates the topic and starts legacy; no demo producer), instead of on the test broker.
+     */
+    static Kit onLocalPlatform(Path dir, int partitions, int port, int controllerPort) {
+        String yaml = "platform: local\nlocal:\n  port: " + port + "\n  controller_port: " + controllerPort + "\n  producer: false\n";
+        return new Kit(dir, partitions, TestBroker.unique("orders"), 1, "", null, null, "127.0.0.1:" + port, yaml);
+    }
+
+    /** A release on a cluster the test started (platform existing), for example a {@code TestCluster} of three brokers. */
+    static Kit onCluster(Path dir, int partitions, String bootstrapServers) {
+        Kit kit = new Kit(dir, partitions, TestBroker.unique("orders"), 1, "", null, null, bootstrapServers, "platform: existing\n");
+        kit.createTopic();
+        return kit;
+    }
+
+    private void createTopic() {
         try (KafkaCluster c = cluster()) {
             c.createTopic(topic, partitions, Map.of());
         }
     }
 
     /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
-    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyPause) {
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyRun, String newRun) {
+        this(dir, partitions, topic, release, extraYaml, legacyRun, newRun, TestBroker.bootstrapServers(), "platform: existing\n");
+    }
+
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyRun, String newRun, String bootstrap,
+            String platformYaml) {
         this.dir = dir;
+        this.client = new java.util.Properties();
+        client.put("bootstrap.servers", bootstrap);
         this.partitions = partitions;
         this.topic = topic;
         this.release = release;
         this.legacyGroup = topic + "-v" + release;
         this.newGroup = topic + "-v" + (release + 1);
         this.contextFile = dir.resolve(release == 1 ? "context.yaml" : "context-" + release + ".yaml");
-        String service = javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
-        String legacyService = legacyPause == null ? service
-                : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}", legacyPause);
+        String service = newRun != null ? newRun : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
+        String legacyService = legacyRun != null ? legacyRun : javaCommandYaml("canary.demo.DummyService", "{context}", "{service}", "{topic}");
+        if (service.startsWith("[\"kcat\"")) {
+            kcatGroups.add(newGroup);
+        }
+        if (legacyService.startsWith("[\"kcat\"")) {
+            kcatGroups.add(legacyGroup);
+        }
         String yaml = "name: " + topic + (release == 1 ? "" : "-" + release) + "\n"
                 + "topic: " + topic + "\n"
                 + "partitions: " + partitions + "\n"
-                + "platform: existing\n"
+                + platformYaml
                 + (extraYaml.contains("state_dir:") ? "" : "state_dir: state\n")
-                + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
+                + "kafka:\n  bootstrap_servers: " + bootstrap + "\n"
                 + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n"
                 + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
                 + extraYaml;
@@ -106,13 +155,33 @@ final class Kit implements AutoCloseable {
      * and whose new version is a further group.
      */
     Kit next() {
-        return new Kit(dir, partitions, topic, release + 1, "", null);
+        return new Kit(dir, partitions, topic, release + 1, "", null, null);
     }
 
     static String javaCommandYaml(String mainClass, String... args) {
-        return Processes.javaCommand(mainClass, args).stream()
+        return yamlList(Processes.javaCommand(mainClass, args));
+    }
+
+    static String yamlList(List<String> args) {
+        return args.stream()
                 .map(a -> "\"" + a.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
                 .collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    /** What kcat prints for each record it consumed: a marker, then topic, partition, offset and key (the producers' id). */
+    static final String KCAT_FORMAT = "processed\\t%t\\t%p\\t%o\\t%k\\n";
+
+    /**
+     * A version run by kcat (librdkafka's high-level balanced consumer, {@code -G}) on the test broker, as the README shows it:
+     * quiet, unbuffered, one line per record in its log; no {@code -o} (it would override the committed offsets the kit hands
+     * over); {@code auto.offset.reset=earliest} only for a group without offsets. {@code extra}: more kcat arguments.
+     */
+    static String kcatYaml(String... extra) {
+        List<String> argv = new ArrayList<>(List.of("kcat", "-q", "-u", "-b", TestBroker.bootstrapServers(), "-G", "{service}",
+                "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=1000", "-f", KCAT_FORMAT));
+        argv.addAll(List.of(extra));
+        argv.add("{topic}");
+        return yamlList(argv);
     }
 
     Context ctx() {
@@ -120,7 +189,7 @@ final class Kit implements AutoCloseable {
     }
 
     KafkaCluster cluster() {
-        return KafkaCluster.connect(TestBroker.clientProperties());
+        return KafkaCluster.connect(client);
     }
 
     Processes processes() {
@@ -128,7 +197,7 @@ final class Kit implements AutoCloseable {
     }
 
     MigrationState state() {
-        try (KafkaStateStore s = KafkaStateStore.of(ctx(), TestBroker.clientProperties(), new Operator("test", "test-host", "test"),
+        try (KafkaStateStore s = KafkaStateStore.of(ctx(), client, new Operator("test", "test-host", "test"),
                 java.time.Clock.systemUTC())) {
             return s.read().orElse(null);
         }
@@ -256,6 +325,11 @@ final class Kit implements AutoCloseable {
 
     /** Runs a command of the kit in a child JVM that stops at the named {@code step}, and SIGKILLs it there. */
     void killAt(String commandClass, String step, String... args) throws Exception {
+        killAt(commandClass, step, () -> { }, args);
+    }
+
+    /** Like {@link #killAt(String, String, String...)}, doing {@code atStep} (a fault of the cluster) while the command waits there. */
+    void killAt(String commandClass, String step, Runnable atStep, String... args) throws Exception {
         Processes p = processes();
         Path reached = dir.resolve("reached-" + step + "-" + System.nanoTime());
         List<String> argv = new ArrayList<>(List.of(contextFile.toString()));
@@ -266,6 +340,7 @@ final class Kit implements AutoCloseable {
         Waits.until("the command reaches step " + step + " (log " + p.logFile("killed-step") + ")", Duration.ofSeconds(120), Waits.quiet(),
                 () -> Files.exists(reached) || !p.isRunning("killed-step"));
         assertTrue(Files.exists(reached), "the command ended before step " + step + ": " + Files.readString(p.logFile("killed-step")));
+        atStep.run();
         assertTrue(kill9(p, "killed-step"), "killed at " + step);
     }
 
@@ -286,10 +361,37 @@ final class Kit implements AutoCloseable {
         return a.toArray(String[]::new);
     }
 
-    /** What a version processed: one entry per processed record. */
+    /** What a version processed: one entry per processed record (kcat: per line it printed into its log). */
     List<DummyService.Processed> processed(String group) {
+        if (kcatGroups.contains(group)) {
+            return kcatProcessed(processes().logFile(ProcessVersions.processName(topic, group)));
+        }
         Path f = ctx().stateDir().resolve("processed").resolve(group + ".tsv");
         return Files.exists(f) ? DummyService.readProcessed(f) : List.of();
+    }
+
+    /**
+     * The records kcat printed with {@link #KCAT_FORMAT} into its process log (beside the supervisor's lines). A line that
+     * starts with the marker but is not whole fails: a record cut by another writer must not go unnoticed.
+     */
+    static List<DummyService.Processed> kcatProcessed(Path log) {
+        if (!Files.exists(log)) {
+            return List.of();
+        }
+        List<DummyService.Processed> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(log)) {
+                if (!line.startsWith("processed\t")) {
+                    continue;
+                }
+                String[] f = line.split("\t", -1);
+                assertEquals(5, f.length, log + ": not a whole record line: " + line);
+                out.add(new DummyService.Processed(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), f[4]));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     /** Asserts that every id was processed exactly once by exactly one of the two versions. */
@@ -313,12 +415,25 @@ final class Kit implements AutoCloseable {
         assertExactlyOnce(produced, List.of(legacyGroup, newGroup), killedGroup, killedTopic);
     }
 
+    /**
+     * Like {@link #assertExactlyOnce(Collection, String, String)} for a fault under every version at once (the whole cluster
+     * restarted, or a broker of it killed): any version may process again its last uncommitted batch, on any topic. The same
+     * offset of the same topic delivered again to the same version counts once; an id processed at two offsets, or by two
+     * versions, still fails the test.
+     */
+    void assertExactlyOnceAllowingRedelivery(Collection<String> produced) {
+        assertExactlyOnce(produced, List.of(legacyGroup, newGroup), ANY, ANY);
+    }
+
+    private static final String ANY = "\0any";
+
     private void assertExactlyOnce(Collection<String> produced, List<String> groups, String killedGroup, String killedTopic) {
         Map<String, Integer> seen = new HashMap<>();
         for (String g : groups) {
             java.util.Set<String> redelivered = new java.util.HashSet<>();
             for (DummyService.Processed p : processed(g)) {
-                if (g.equals(killedGroup) && p.topic().equals(killedTopic) && !redelivered.add(p.partition() + "@" + p.offset())) {
+                boolean mayRedeliver = (ANY.equals(killedGroup) || g.equals(killedGroup)) && (ANY.equals(killedTopic) || p.topic().equals(killedTopic));
+                if (mayRedeliver && !redelivered.add(p.topic() + "/" + p.partition() + "@" + p.offset())) {
                     continue;
                 }
                 seen.merge(p.id(), 1, Integer::sum);

@@ -26,6 +26,8 @@ final class TestProducer implements AutoCloseable {
     private final String topic;
     private final String runId = UUID.randomUUID().toString().substring(0, 6);
     private final List<String> ids = new ArrayList<>();
+    private final List<String> acknowledged = new ArrayList<>();
+    private final List<String> failed = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Map<String, Sent> sent = new HashMap<>();
     private LongFunction<String> keyOf = seq -> null;
@@ -38,7 +40,15 @@ final class TestProducer implements AutoCloseable {
     }
 
     TestProducer(String topic) {
-        Properties p = TestBroker.clientProperties();
+        this(topic, TestBroker.clientProperties());
+    }
+
+    /** A producer to another cluster (the local platform's broker); it retries through broker restarts (idempotent, acks=all). */
+    TestProducer(String topic, Properties client) {
+        Properties p = new Properties();
+        p.putAll(client);
+        // While the cluster is down, send() waits for it (up to two minutes) instead of failing.
+        p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "120000");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -66,7 +76,11 @@ final class TestProducer implements AutoCloseable {
         ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
                 ("{\"id\":\"" + id + "\",\"amount\":" + (seq % 100) + "}").getBytes(StandardCharsets.UTF_8));
         headers.forEach((name, value) -> r.headers().add(name, value.getBytes(StandardCharsets.UTF_8)));
-        producer.send(r);
+        producer.send(r, (meta, e) -> {
+            synchronized (acknowledged) { // not the producer's lock: send() may wait for the I/O thread that runs this
+                (e == null ? acknowledged : failed).add(id);
+            }
+        });
         ids.add(id);
         sent.put(id, new Sent(n, key, Map.copyOf(headers)));
         return id;
@@ -123,6 +137,20 @@ final class TestProducer implements AutoCloseable {
 
     synchronized List<String> ids() {
         return List.copyOf(ids);
+    }
+
+    /** The ids the cluster acknowledged (acks=all) so far. */
+    List<String> acknowledged() {
+        synchronized (acknowledged) {
+            return List.copyOf(acknowledged);
+        }
+    }
+
+    /** The ids whose send failed for good (delivery timeout): they may or may not be in the topic. */
+    List<String> failed() {
+        synchronized (acknowledged) {
+            return List.copyOf(failed);
+        }
     }
 
     @Override

@@ -59,6 +59,8 @@ import canary.release.Operator;
 public final class Router implements AutoCloseable {
 
     private static final Duration POLL = Duration.ofMillis(200);
+    /** The named step after the records of a batch were sent in the open transaction, before its offsets and commit. */
+    public static final String RECORDS_SENT = "router.records-sent";
     private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
     static final Duration METADATA_MAX_AGE = Duration.ofSeconds(5);
 
@@ -237,6 +239,8 @@ public final class Router implements AutoCloseable {
                 pending.computeIfAbsent(r.partition(), p -> new long[2])[isNew ? 1 : 0]++;
                 transactionBytes += Math.max(0, r.serializedKeySize()) + Math.max(0, r.serializedValueSize());
             }
+            // Crash tests kill an instance here, with its records sent and its transaction open, to leave an aborted transaction.
+            Steps.reached(RECORDS_SENT);
         } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {

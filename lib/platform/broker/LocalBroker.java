@@ -6,9 +6,11 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -22,33 +24,113 @@ import org.apache.kafka.server.common.MetadataVersion;
 import canary.common.Waits;
 
 /**
- * A single-node KRaft broker (broker and controller in one process) built from the
- * {@code org.apache.kafka:kafka_2.13} jars: the local platform of the kit and the broker of the tests.
+ * A KRaft node (broker and controller in one process) built from the {@code org.apache.kafka:kafka_2.13} jars: the local
+ * platform of the kit and the broker of the tests. One node alone is a single-node cluster; three nodes started with the
+ * same {@link Quorum} form a replicated cluster (replication factor 3, {@code min.insync.replicas} 2 as cluster defaults).
  * Its storage is formatted on first start and reused afterwards.
  */
 public final class LocalBroker implements AutoCloseable {
 
-    private final KafkaRaftServer server;
-    private final int port;
+    /** One node of the cluster: its id (from 1), its client port and its controller port, all on 127.0.0.1. */
+    public record Node(int id, int port, int controllerPort) {
+        String voter() {
+            return id + "@127.0.0.1:" + controllerPort;
+        }
 
-    private LocalBroker(KafkaRaftServer server, int port) {
-        this.server = server;
-        this.port = port;
+        String text() {
+            return id + ":" + port + ":" + controllerPort;
+        }
+
+        static Node parse(String text) {
+            String[] p = text.split(":");
+            if (p.length != 3) {
+                throw new IllegalArgumentException("a node is id:port:controller-port, not " + text);
+            }
+            return new Node(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+        }
     }
 
-    /** Formats {@code dataDir} unless already formatted, starts the broker and waits until it answers. */
+    /** The nodes of a cluster and its id: every node of the cluster is started with the same quorum. */
+    public record Quorum(List<Node> nodes, String clusterId) {
+        public Quorum {
+            nodes = List.copyOf(nodes);
+        }
+
+        /** {@code n} nodes with ids 1..n: node i listens on {@code port + 2(i-1)} and {@code controllerPort + 2(i-1)}. */
+        public static Quorum of(int n, int port, int controllerPort, String clusterId) {
+            List<Node> nodes = new ArrayList<>();
+            for (int i = 1; i <= n; i++) {
+                nodes.add(new Node(i, port + 2 * (i - 1), controllerPort + 2 * (i - 1)));
+            }
+            return new Quorum(nodes, clusterId);
+        }
+
+        /** A fresh cluster id, as {@code kafka-storage random-uuid} makes one. */
+        public static String newClusterId() {
+            return Uuid.randomUuid().toString();
+        }
+
+        public Node node(int id) {
+            return nodes.stream().filter(n -> n.id() == id).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no node " + id + " in " + text()));
+        }
+
+        public String bootstrapServers() {
+            return nodes.stream().map(n -> "127.0.0.1:" + n.port()).collect(Collectors.joining(","));
+        }
+
+        /** Replication factor and {@code min.insync.replicas} of the cluster: 3 and 2 from three nodes on, else 1 and 1. */
+        public int replicationFactor() {
+            return Math.min(3, nodes.size());
+        }
+
+        public int minInsyncReplicas() {
+            return replicationFactor() >= 3 ? 2 : 1;
+        }
+
+        String text() {
+            return nodes.stream().map(Node::text).collect(Collectors.joining(","));
+        }
+
+        static Quorum parse(String text, String clusterId) {
+            List<Node> nodes = new ArrayList<>();
+            for (String n : text.split(",")) {
+                nodes.add(Node.parse(n.strip()));
+            }
+            return new Quorum(nodes, clusterId);
+        }
+    }
+
+    private final KafkaRaftServer server;
+    private final Node node;
+
+    private LocalBroker(KafkaRaftServer server, Node node) {
+        this.server = server;
+        this.node = node;
+    }
+
+    /** A single-node cluster: formats {@code dataDir} unless already formatted, starts the broker and waits until it answers. */
     public static LocalBroker start(Path dataDir, int port, int controllerPort, Duration timeout) {
+        return start(dataDir, 1, new Quorum(List.of(new Node(1, port, controllerPort)), null), timeout);
+    }
+
+    /**
+     * Node {@code nodeId} of {@code quorum}: formats {@code dataDir} unless already formatted (with the quorum's cluster id, a
+     * fresh one when it has none), starts it and waits until it answers, which for a node of several needs a majority of the
+     * controllers up.
+     */
+    public static LocalBroker start(Path dataDir, int nodeId, Quorum quorum, Duration timeout) {
         try {
             Files.createDirectories(dataDir);
             Path logDir = dataDir.resolve("kafka-logs");
             Path metadataDir = dataDir.resolve("metadata");
-            Properties props = brokerProperties(logDir, metadataDir, port, controllerPort);
+            Properties props = brokerProperties(logDir, metadataDir, nodeId, quorum);
             if (!Files.exists(metadataDir.resolve("meta.properties"))) {
-                format(logDir, metadataDir);
+                format(logDir, metadataDir, nodeId, quorum.clusterId() != null ? quorum.clusterId() : Quorum.newClusterId());
             }
             KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
             server.startup();
-            LocalBroker broker = new LocalBroker(server, port);
+            LocalBroker broker = new LocalBroker(server, quorum.node(nodeId));
             broker.awaitReady(timeout);
             return broker;
         } catch (IOException e) {
@@ -56,13 +138,16 @@ public final class LocalBroker implements AutoCloseable {
         }
     }
 
-    static Properties brokerProperties(Path logDir, Path metadataDir, int port, int controllerPort) {
+    static Properties brokerProperties(Path logDir, Path metadataDir, int nodeId, Quorum quorum) {
+        Node node = quorum.node(nodeId);
+        String rf = String.valueOf(quorum.replicationFactor());
+        String minIsr = String.valueOf(quorum.minInsyncReplicas());
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        p.put("node.id", String.valueOf(nodeId));
+        p.put("controller.quorum.voters", quorum.nodes().stream().map(Node::voter).collect(Collectors.joining(",")));
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + node.port() + ",CONTROLLER://127.0.0.1:" + node.controllerPort());
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + node.port());
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
@@ -70,26 +155,34 @@ public final class LocalBroker implements AutoCloseable {
         p.put("metadata.log.dir", metadataDir.toString());
         p.put("auto.create.topics.enable", "false");
         p.put("num.partitions", "1");
-        p.put("offsets.topic.replication.factor", "1");
+        p.put("default.replication.factor", rf);
+        p.put("min.insync.replicas", minIsr);
+        p.put("offsets.topic.replication.factor", rf);
         p.put("offsets.topic.num.partitions", "10");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", rf);
+        p.put("transaction.state.log.min.isr", minIsr);
         p.put("transaction.state.log.num.partitions", "10");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("share.coordinator.state.topic.replication.factor", rf);
+        p.put("share.coordinator.state.topic.min.isr", minIsr);
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("log.cleaner.backoff.ms", "1000");
         // A killed router's open transaction is aborted soon after its timeout, not ten seconds later.
         p.put("transaction.abort.timed.out.transaction.cleanup.interval.ms", "2000");
+        if (quorum.nodes().size() > 1) {
+            // A restarted node takes its partitions' leadership back soon, as a production cluster does; a killed one leaves
+            // the in-sync replicas after 10 s instead of 30, so that acks=all writes go on with the two others sooner.
+            p.put("leader.imbalance.check.interval.seconds", "10");
+            p.put("replica.lag.time.max.ms", "10000");
+        }
         return p;
     }
 
-    private static void format(Path logDir, Path metadataDir) {
+    private static void format(Path logDir, Path metadataDir, int nodeId, String clusterId) {
         try {
             new Formatter()
                     .setPrintStream(System.err)
-                    .setNodeId(1)
-                    .setClusterId(Uuid.randomUuid().toString())
+                    .setNodeId(nodeId)
+                    .setClusterId(clusterId)
                     .setDirectories(List.of(logDir.toString(), metadataDir.toString()))
                     .setMetadataLogDirectory(metadataDir.toString())
                     .setControllerListenerName("CONTROLLER")
@@ -107,8 +200,7 @@ public final class LocalBroker implements AutoCloseable {
         try (Admin admin = Admin.create(p)) {
             Waits.until("the local broker on " + bootstrapServers() + " answers", timeout, Waits.quiet(), () -> {
                 try {
-                    admin.describeCluster().nodes().get();
-                    return true;
+                    return admin.describeCluster().nodes().get().stream().anyMatch(n -> n.id() == node.id());
                 } catch (Exception e) {
                     return false;
                 }
@@ -116,8 +208,9 @@ public final class LocalBroker implements AutoCloseable {
         }
     }
 
+    /** This node's address (a client finds the other nodes of its cluster from it). */
     public String bootstrapServers() {
-        return "127.0.0.1:" + port;
+        return "127.0.0.1:" + node.port();
     }
 
     @Override
@@ -136,23 +229,66 @@ public final class LocalBroker implements AutoCloseable {
         }
     }
 
+    /** The arguments of {@link #main} for node {@code nodeId} of {@code quorum}. */
+    public static List<String> arguments(Path dataDir, int nodeId, Quorum quorum) {
+        List<String> args = new ArrayList<>(List.of(dataDir.toString(), "--node", String.valueOf(nodeId), "--quorum", quorum.text()));
+        if (quorum.clusterId() != null) {
+            args.addAll(List.of("--cluster-id", quorum.clusterId()));
+        }
+        return args;
+    }
+
     /**
-     * Runs the broker as a background process of the local platform:
-     * {@code LocalBroker <data-dir> <port> <controller-port>}. Stops cleanly on SIGTERM.
+     * Runs a node as a background process of the local platform or of a test: {@code LocalBroker <data-dir> <port>
+     * <controller-port>} (a single-node cluster), or {@code LocalBroker <data-dir> --node <id> --quorum
+     * <id:port:controller-port,...> [--cluster-id <id>]} (see {@link #arguments}). Stops cleanly on SIGTERM.
      */
     public static void main(String[] args) throws InterruptedException {
-        if (args.length != 3) {
-            System.err.println("usage: LocalBroker <data-dir> <port> <controller-port>");
+        LocalBroker broker;
+        try {
+            broker = fromArguments(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.err.println("usage: LocalBroker <data-dir> <port> <controller-port>"
+                    + " | LocalBroker <data-dir> --node <id> --quorum <id:port:controller-port,...> [--cluster-id <id>]");
             System.exit(2);
+            return;
         }
-        LocalBroker broker = start(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]), Duration.ofMinutes(2));
         CountDownLatch stopped = new CountDownLatch(1);
+        LocalBroker b = broker;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
+            b.close();
             stopped.countDown();
         }, "broker-shutdown"));
-        System.out.println("broker ready on " + broker.bootstrapServers());
+        System.out.println("broker " + broker.node.id() + " ready on " + broker.bootstrapServers());
         System.out.flush();
         stopped.await();
+    }
+
+    private static LocalBroker fromArguments(String[] args) {
+        if (args.length == 3 && !args[1].startsWith("--")) {
+            return start(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]), Duration.ofMinutes(2));
+        }
+        if (args.length < 5) {
+            throw new IllegalArgumentException("missing arguments");
+        }
+        Integer nodeId = null;
+        String quorum = null;
+        String clusterId = null;
+        for (int i = 1; i < args.length; i += 2) {
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + args[i] + " needs a value");
+            }
+            switch (args[i]) {
+                case "--node" -> nodeId = Integer.parseInt(args[i + 1]);
+                case "--quorum" -> quorum = args[i + 1];
+                case "--cluster-id" -> clusterId = args[i + 1];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (nodeId == null || quorum == null) {
+            throw new IllegalArgumentException("--node and --quorum are required");
+        }
+        return start(Path.of(args[0]), nodeId, Quorum.parse(quorum, clusterId), Duration.ofMinutes(3));
     }
 }
