@@ -5,7 +5,9 @@ import picocli.CommandLine.Option;
 
 import canary.common.UserException;
 import canary.context.Context;
+import canary.context.MetricsSettings;
 import canary.engine.router.Router;
+import canary.engine.router.RouterMetrics;
 import canary.platform.LocalLock;
 
 @Command(name = "router", mixinStandardHelpOptions = true,
@@ -25,8 +27,13 @@ public final class RouterCommand extends ContextCommand {
                     + "at least every 5 s; default <state_dir>/health/router-<N>.json)")
     java.nio.file.Path healthFile;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "serve Prometheus metrics on http://<metrics.host>:PORT/metrics (0: none; default: metrics.port in the context"
+                    + " + the instance number, or none)")
+    Integer metricsPort;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         Context ctx = context();
         if (instance < 0) {
             throw new UserException("invalid --instance " + instance + ": expected 0 or more");
@@ -41,6 +48,13 @@ public final class RouterCommand extends ContextCommand {
                     + " another --instance");
         }
         Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out(), health);
+        MetricsSettings ms = MetricsSettings.of(ctx);
+        int port = metricsPort != null ? metricsPort : ms.on() ? ms.port(instance) : 0;
+        if (port < 0 || port > 65535) {
+            throw new UserException("invalid --metrics-port " + port + ": expected a port from 1 to 65535, or 0 for none");
+        }
+        RouterMetrics metrics = new RouterMetrics(ctx.name());
+        router.metrics(metrics);
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: abort the open transaction, leave the group, then let the JVM end.
@@ -51,7 +65,11 @@ public final class RouterCommand extends ContextCommand {
                 Thread.currentThread().interrupt();
             }
         }, "router-shutdown"));
-        try (lock) {
+        try (lock; AutoCloseable served = port == 0 ? () -> { } : metrics.serve(ms.host(), port)) {
+            if (port != 0) {
+                out().println("router instance " + instance + " serves metrics on http://" + ms.host() + ":" + port + "/metrics");
+                out().flush();
+            }
             int code = router.run();
             lock.succeeded();
             return code;

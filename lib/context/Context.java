@@ -55,7 +55,7 @@ public record Context(
         Map<String, JsonNode> extensions) {
 
     /** Keys whose loading later features add: their raw YAML is kept for them. */
-    static final Set<String> EXTENSION_KEYS = Set.of("rollout");
+    static final Set<String> EXTENSION_KEYS = Set.of("rollout", "metrics");
 
     /**
      * A context name that can name Confluent Cloud resources: an environment's name (letters, digits, '-', '_', starting
@@ -250,7 +250,7 @@ public record Context(
 
         Context context(JsonNode root) {
             Map<String, JsonNode> m = object(root, "", Set.of("name", "topic", "partitions", "key_type", "key_format",
-                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout"));
+                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout", "metrics"));
             String name = string(m, "", "name", null, "a context name (letters, digits, '.', '_', '-')");
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw bad("name", "letters, digits, '.', '_' or '-' only", name);

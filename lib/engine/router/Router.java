@@ -75,6 +75,7 @@ public final class Router implements AutoCloseable {
     private long routedNew;
     private long lastReport = System.nanoTime();
     private final RouterHealth health;
+    private RouterMetrics metrics;
 
     /** @param healthFile where the instance writes its health (see {@link RouterHealth}), or null for none */
     public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile) {
@@ -83,6 +84,13 @@ public final class Router implements AutoCloseable {
         this.instance = instance;
         this.log = log;
         this.health = new RouterHealth(healthFile, instance);
+        this.metrics = new RouterMetrics(ctx.name());
+    }
+
+    /** Where this instance counts what it does (a served registry; by default one nobody reads). */
+    public Router metrics(RouterMetrics m) {
+        this.metrics = m;
+        return this;
     }
 
     /** The client id of this instance's consumer: what makes an instance number visible in the router group. */
@@ -120,6 +128,7 @@ public final class Router implements AutoCloseable {
         try {
             while (!closing.get()) {
                 followState();
+                metrics.state(state, subscribed);
                 if (state == null || !state.phase().active()) {
                     say("the migration is " + (state == null ? "gone" : state.phase().word()) + ": router instance " + instance + " exits");
                     health.write("exited", state, routedLegacy, routedNew);
@@ -163,6 +172,7 @@ public final class Router implements AutoCloseable {
             return;
         }
         Route route = route();
+        RouterMetrics.Batch batch = metrics.batch();
         long toLegacy = 0;
         long toNew = 0;
         try {
@@ -175,6 +185,7 @@ public final class Router implements AutoCloseable {
                 });
                 producer.send(new ProducerRecord<>(isNew ? ctx.newTopic() : ctx.legacyTopic(), r.partition(), r.timestamp(),
                         r.key(), r.value(), r.headers()));
+                batch.add(r.partition(), isNew, r.timestamp());
                 if (isNew) {
                     toNew++;
                 } else {
@@ -185,13 +196,17 @@ public final class Router implements AutoCloseable {
             for (TopicPartition tp : records.partitions()) {
                 offsets.put(tp, new OffsetAndMetadata(source.position(tp)));
             }
+            long commitStarted = System.nanoTime();
             producer.sendOffsetsToTransaction(offsets, source.groupMetadata());
             producer.commitTransaction();
             routedLegacy += toLegacy;
             routedNew += toNew;
+            metrics.committed(batch, commitStarted);
+            metrics.lag(source);
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             // Our transactional id was taken over: by a second process with our instance number (then this one gives way, or the
             // two would fence each other forever), or after a transaction timeout (then start over from the committed offsets).
+            metrics.aborted("fenced");
             refuseDuplicate(source.groupMetadata().memberId());
             say("producer fenced (" + e.getClass().getSimpleName() + "): reopening and rewinding to the committed offsets");
             producer.close(Duration.ZERO);
@@ -199,13 +214,16 @@ public final class Router implements AutoCloseable {
             rewind();
         } catch (CommitFailedException | RebalanceInProgressException e) {
             say("the group rebalanced during the transaction: aborting it; the records are routed again by their new owner");
+            metrics.aborted("rebalance");
             abortQuietly();
             rewind();
         } catch (WakeupException e) {
+            metrics.aborted("shutdown");
             abortQuietly();
             throw e;
         } catch (KafkaException e) {
             say("transaction failed (" + Text.firstLine(e.getMessage()) + "): aborting and rewinding to the committed offsets");
+            metrics.aborted("error");
             abortQuietly();
             rewind();
         }
