@@ -294,8 +294,10 @@ public record Context(
                     ext.put(k, m.get(k));
                 }
             }
-            return new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
+            Context c = new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
                     stateDir, kafka, ksql, local, legacy, newVersion, Map.copyOf(ext));
+            MetricsSettings.of(c); // every script refuses a bad metrics key, not only the router instance that would serve it
+            return c;
         }
 
         /** The match rules the migration starts with: a list of rules as the command line writes them. */

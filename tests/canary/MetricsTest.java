@@ -25,6 +25,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -35,6 +36,7 @@ import canary.cli.StatusReport;
 import canary.common.Json;
 import canary.common.UserException;
 import canary.context.Context;
+import canary.context.MetricsSettings;
 import canary.context.Role;
 import canary.context.Routing;
 import canary.engine.router.RouterMetrics;
@@ -176,6 +178,40 @@ class MetricsTest {
         unknown.removeAll(known);
         assertEquals(Set.of(), unknown, "the dashboard queries metrics the code does not serve");
         assertEquals(new TreeSet<>(known), queried, "every metric has a panel");
+    }
+
+    static Context context(Path dir, String metricsYaml) throws IOException {
+        Path f = dir.resolve("ctx.yaml");
+        Files.writeString(f, """
+                name: orders-demo
+                topic: orders
+                platform: existing
+                kafka:
+                  bootstrap_servers: 127.0.0.1:1
+                legacy:
+                  group: service_v1
+                  run: ["./svc"]
+                new:
+                  group: service_v2
+                  run: ["./svc"]
+                """ + metricsYaml);
+        return Context.load(f);
+    }
+
+    @Test
+    void router_instances_serve_on_the_context_port_plus_their_number_on_loopback_and_a_bad_key_is_refused_at_load(@TempDir Path dir)
+            throws IOException {
+        assertEquals(false, MetricsSettings.of(context(dir, "")).on());
+        MetricsSettings m = MetricsSettings.of(context(dir, "metrics:\n  port: 9404\n"));
+        assertEquals("127.0.0.1", m.host());
+        assertEquals(9404, m.port(0));
+        assertEquals(9406, m.port(2));
+        assertEquals("0.0.0.0", MetricsSettings.of(context(dir, "metrics:\n  port: 9404\n  host: 0.0.0.0\n")).host());
+        Context.ContextException e = assertThrows(Context.ContextException.class, () -> context(dir, "metrics:\n  port: 70000\n"));
+        assertTrue(e.getMessage().endsWith("key 'metrics.port': expected a port from 1 to 65535 (router instance N listens on port + N;"
+                + " 0 for none), got 70000"), e.getMessage());
+        e = assertThrows(Context.ContextException.class, () -> context(dir, "metrics:\n  prot: 9404\n"));
+        assertTrue(e.getMessage().endsWith("unknown key 'metrics.prot' (expected one of: host, port)"), e.getMessage());
     }
 
     @Test
