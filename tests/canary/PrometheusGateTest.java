@@ -42,9 +42,9 @@ class PrometheusGateTest {
                         - name: routed_to_new
                           query: 'sum(canary_router_records_routed_total{context="{context}", version="new"})'
                           min: %s
-                        - name: no_aborts
-                          query: 'sum(canary_router_transactions_aborted_total{context="{context}"})'
-                          max: 0
+                        - name: committed
+                          query: 'sum(canary_router_transactions_committed_total{context="{context}"})'
+                          min: 1
                 """.formatted(prometheusPort, minRoutedToNew);
     }
 
@@ -91,7 +91,7 @@ class PrometheusGateTest {
 
                 Kit.Run advance = RolloutTest.rollout(kit).ok();
                 assertTrue(advance.out().contains("advancing to 60 % (step 2 of 3"), advance.out());
-                assertTrue(advance.out().contains("gates passed: routing, prometheus:routed_to_new, prometheus:no_aborts"), advance.out());
+                assertTrue(advance.out().contains("gates passed: routing, prometheus:routed_to_new, prometheus:committed"), advance.out());
                 RolloutTest.assertShare(kit, 0.6);
 
                 // Both views follow the state: the router's own gauge and exporter.java's, as Prometheus scraped them.
@@ -103,7 +103,7 @@ class PrometheusGateTest {
                         "sum(canary_release_routed_records{context=\"" + context + "\", version=\"new\"})", v -> v >= 1);
 
                 // A threshold above anything routed so far: the next run holds, printing the query and the value.
-                Files.writeString(kit.contextFile, Files.readString(kit.contextFile).replace("min: 1\n", "min: 1000000000\n"));
+                Files.writeString(kit.contextFile, Files.readString(kit.contextFile).replaceFirst("min: 1\n", "min: 1000000000\n"));
                 Kit.Run hold = RolloutTest.rollout(kit).expect(Rollout.GATE_FAILED);
                 assertTrue(hold.out().contains("gate failed: prometheus routed_to_new (" + routedToNew + "): "), hold.out());
                 assertTrue(hold.out().contains(" < 1000000000; holding at 60 % (step 2 of 3) (on_failure hold)"), hold.out());
