@@ -48,20 +48,33 @@ class PrometheusGateTest {
                 """.formatted(prometheusPort, minRoutedToNew);
     }
 
-    /** Waits until {@code query} gives a value that {@code ok} accepts, as Prometheus has scraped it. */
+    /** The exporter's output, shown when a wait fails. */
+    static Path exporterLog;
+
+    /**
+     * Waits until {@code query} gives a value that {@code ok} accepts, as Prometheus has scraped it. A deadline, not a timing
+     * assertion: on a loaded machine the child JVMs take long to start.
+     */
     static double await(PrometheusServer prom, String what, String query, java.util.function.DoublePredicate ok) {
         PrometheusClient client = new PrometheusClient();
         double[] last = {Double.NaN};
         String[] why = {null};
         try {
-            Waits.until("Prometheus shows " + what, Duration.ofSeconds(60), Waits.quiet(), () -> {
+            Waits.until("Prometheus shows " + what, Duration.ofSeconds(150), Waits.quiet(), () -> {
                 Rollout.MetricValue v = client.query(prom.url(), query, Duration.ofSeconds(5));
                 why[0] = v.failure();
                 last[0] = v.value();
                 return v.failure() == null && ok.test(v.value());
             });
         } catch (Waits.WaitTimeoutException e) {
-            throw new AssertionError(what + ": last answer " + (why[0] != null ? why[0] : last[0]) + "\n" + PrometheusServer.log(prom.dir), e);
+            String exporter;
+            try {
+                exporter = exporterLog == null ? "" : Files.readString(exporterLog);
+            } catch (java.io.IOException io) {
+                exporter = "(no exporter log)";
+            }
+            throw new AssertionError(what + ": last answer " + (why[0] != null ? why[0] : last[0]) + "\n--- prometheus:\n"
+                    + PrometheusServer.log(prom.dir) + "\n--- exporter.java:\n" + exporter, e);
         }
         return last[0];
     }
@@ -77,12 +90,14 @@ class PrometheusGateTest {
         try (Kit kit = new Kit(dir, 3, metrics + plan(promPort, "1")); TestProducer producer = new TestProducer(kit.topic)) {
             String context = kit.ctx().name();
             RolloutTest.running(kit, producer);
-            Kit.Run start = RolloutTest.rollout(kit).ok();
-            assertTrue(start.out().contains("no migration yet: starting it at step 1 of 3"), start.out());
-
+            // The exporter starts before the migration (it serves "no migration" until there is one): its JVM's start overlaps it.
             Process exporter = new ProcessBuilder(Processes.javaCommand("canary.cli.ExporterCommand", kit.contextFile.toString(), "--port",
                     String.valueOf(exporterPort), "--interval", "1s")).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("exporter.log").toFile()).start();
+            exporterLog = dir.resolve("exporter.log");
+            Kit.Run start = RolloutTest.rollout(kit).ok();
+            assertTrue(start.out().contains("no migration yet: starting it at step 1 of 3"), start.out());
+
             try (PrometheusServer prom = startPrometheus(promPort, routerPort, exporterPort)) {
                 String routedToNew = "sum(canary_router_records_routed_total{context=\"" + context + "\", version=\"new\"})";
                 double routed = await(prom, "records routed to the new version", routedToNew, v -> v >= 1);
