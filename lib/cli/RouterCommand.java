@@ -5,7 +5,9 @@ import picocli.CommandLine.Option;
 
 import canary.common.UserException;
 import canary.context.Context;
+import canary.context.MetricsSettings;
 import canary.engine.router.Router;
+import canary.engine.router.RouterMetrics;
 import canary.platform.LocalLock;
 
 @Command(name = "router", mixinStandardHelpOptions = true,
@@ -34,8 +36,13 @@ public final class RouterCommand extends ContextCommand {
             description = "commit earlier when a transaction holds this many bytes of keys and values (default ${DEFAULT-VALUE})")
     long commitBytes = Router.Tuning.DEFAULT.commitBytes();
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "serve Prometheus metrics on http://<metrics.host>:PORT/metrics (0: none; default: metrics.port in the context"
+                    + " + the instance number, or none)")
+    Integer metricsPort;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         Context ctx = context();
         if (instance < 0) {
             throw new UserException("invalid --instance " + instance + ": expected 0 or more");
@@ -54,6 +61,13 @@ public final class RouterCommand extends ContextCommand {
         }
         Router router = new Router(ctx, ctx.kafka().clientProperties(), instance, out(), health,
                 new Router.Tuning(commitInterval, commitBytes));
+        MetricsSettings ms = MetricsSettings.of(ctx);
+        int port = metricsPort != null ? metricsPort : ms.on() ? ms.port(instance) : 0;
+        if (port < 0 || port > 65535) {
+            throw new UserException("invalid --metrics-port " + port + ": expected a port from 1 to 65535, or 0 for none");
+        }
+        RouterMetrics metrics = new RouterMetrics(ctx.name());
+        router.metrics(metrics);
         java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM: abort the open transaction, leave the group, then let the JVM end.
@@ -64,7 +78,11 @@ public final class RouterCommand extends ContextCommand {
                 Thread.currentThread().interrupt();
             }
         }, "router-shutdown"));
-        try (lock) {
+        try (lock; AutoCloseable served = port == 0 ? () -> { } : metrics.serve(ms.host(), port)) {
+            if (port != 0) {
+                out().println("router instance " + instance + " serves metrics on http://" + ms.host() + ":" + port + "/metrics");
+                out().flush();
+            }
             int code = router.run();
             lock.succeeded();
             return code;

@@ -29,6 +29,7 @@ public final class Session implements AutoCloseable {
     public final Liveness liveness;
     private final Clock clock;
     private final Rollout.Probe probe;
+    private final Rollout.MetricSource metrics;
     private final PrintWriter out;
     private final Duration timeout;
     private final AutoCloseable resources;
@@ -36,6 +37,15 @@ public final class Session implements AutoCloseable {
     /** @param resources closed with the session after the engine and the store (the cluster connection) */
     public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
                    Liveness liveness, Rollout.Probe probe, PrintWriter out, Duration timeout, AutoCloseable resources) {
+        this(ctx, cluster, store, engine, versions, clock, operator, liveness, probe, new canary.platform.PrometheusClient(), out, timeout,
+                resources);
+    }
+
+    /** @param metrics asks Prometheus the queries of the rollout's metric gates */
+    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
+                   Liveness liveness, Rollout.Probe probe, Rollout.MetricSource metrics, PrintWriter out, Duration timeout,
+                   AutoCloseable resources) {
+        this.metrics = metrics;
         this.ctx = ctx;
         this.cluster = cluster;
         this.store = store;
@@ -52,7 +62,7 @@ public final class Session implements AutoCloseable {
 
     /** A rollout along {@code plan} (null for the operator overrides, which do not follow it). */
     public Rollout rollout(canary.context.RolloutPlan plan) {
-        return new Rollout(ctx, cluster, store, lifecycle, plan, clock, probe, out, timeout);
+        return new Rollout(ctx, cluster, store, lifecycle, plan, clock, probe, metrics, out, timeout);
     }
 
     public Clock clock() {

@@ -55,7 +55,7 @@ public record Context(
         Map<String, JsonNode> extensions) {
 
     /** Keys whose loading later features add: their raw YAML is kept for them. */
-    static final Set<String> EXTENSION_KEYS = Set.of("rollout");
+    static final Set<String> EXTENSION_KEYS = Set.of("rollout", "metrics");
 
     /**
      * A context name that can name Confluent Cloud resources: an environment's name (letters, digits, '-', '_', starting
@@ -267,7 +267,7 @@ public record Context(
 
         Context context(JsonNode root) {
             Map<String, JsonNode> m = object(root, "", Set.of("name", "topic", "partitions", "key_type", "key_format",
-                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout"));
+                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout", "metrics"));
             String name = string(m, "", "name", null, "a context name (letters, digits, '.', '_', '-')");
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw bad("name", "letters, digits, '.', '_' or '-' only", name);
@@ -311,8 +311,10 @@ public record Context(
                     ext.put(k, m.get(k));
                 }
             }
-            return new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
+            Context c = new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
                     stateDir, kafka, ksql, local, legacy, newVersion, Map.copyOf(ext));
+            MetricsSettings.of(c); // every script refuses a bad metrics key, not only the router instance that would serve it
+            return c;
         }
 
         /** The match rules the migration starts with: a list of rules as the command line writes them. */

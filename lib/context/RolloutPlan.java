@@ -81,7 +81,11 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
      * checked): the lag of each version at most {@code maxLag} records (summed over partitions),
      * the probe {@code command} exiting 0, and check_data clean (always: the last check_data, if any, was clean).
      */
-    public record Gates(OptionalLong maxLag, boolean checkData, List<String> command) {
+    public record Gates(OptionalLong maxLag, boolean checkData, List<String> command, Prometheus prometheus) {
+
+        public Gates(OptionalLong maxLag, boolean checkData, List<String> command) {
+            this(maxLag, checkData, command, null);
+        }
 
         public static Gates defaults() {
             return new Gates(OptionalLong.empty(), true, List.of());
@@ -96,10 +100,73 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
             if (!command.isEmpty()) {
                 out.add("the probe " + String.join(" ", command) + " exits 0");
             }
+            if (prometheus != null) {
+                for (MetricQuery q : prometheus.queries()) {
+                    out.add("prometheus " + q.name() + ": " + q.query() + " " + q.bounds() + " (at " + prometheus.url() + ")");
+                }
+            }
             if (checkData) {
                 out.add("check_data is clean");
             }
             return out;
+        }
+    }
+
+    /**
+     * Gates on Prometheus queries ({@code gates.prometheus}): each query is an instant query against the server at {@code url}
+     * ({@code /api/v1/query}) that must give one number within its bounds.
+     */
+    public record Prometheus(String url, List<MetricQuery> queries) {
+        public Prometheus {
+            queries = List.copyOf(queries);
+        }
+    }
+
+    /**
+     * One query of {@code gates.prometheus.queries}: a PromQL expression with placeholders, and at least one bound: the value
+     * must be at most {@code max} and at least {@code min}.
+     */
+    public record MetricQuery(String name, String query, Double max, Double min) {
+
+        /** The placeholders of a query, as in the probe command. */
+        public static final List<String> PLACEHOLDERS = List.of("{service}", "{topic}", "{context}");
+
+        /**
+         * The query as sent: {@code {service}} the new version's consumer group, {@code {topic}} the topic it consumes
+         * ({@code <topic>_new}), {@code {context}} the context's name (the {@code context} label of the kit's metrics).
+         */
+        public String resolve(String service, String topic, String context) {
+            return query.replace("{service}", service).replace("{topic}", topic).replace("{context}", context);
+        }
+
+        /** Null when {@code value} is within the bounds, else why not ("0.7 > 0.5"). */
+        public String violation(double value) {
+            if (max != null && value > max) {
+                return MetricQuery.number(value) + " > " + MetricQuery.number(max);
+            }
+            if (min != null && value < min) {
+                return MetricQuery.number(value) + " < " + MetricQuery.number(min);
+            }
+            return null;
+        }
+
+        /** A value for people: 3, 0.25, 1.5E-7 (no trailing zeros), NaN. */
+        public static String number(double v) {
+            if (!Double.isFinite(v)) {
+                return Double.toString(v);
+            }
+            if (v == Math.rint(v) && Math.abs(v) < 1e15) {
+                return Long.toString((long) v);
+            }
+            return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toString();
+        }
+
+        /** "<= 0.5", ">= 1", "between 1 and 5". */
+        public String bounds() {
+            if (max != null && min != null) {
+                return "between " + MetricQuery.number(min) + " and " + MetricQuery.number(max);
+            }
+            return max != null ? "<= " + MetricQuery.number(max) : ">= " + MetricQuery.number(min);
         }
     }
 
@@ -314,7 +381,7 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
 
         Gates gates(JsonNode node) {
             String key = KEY + ".gates";
-            Map<String, JsonNode> m = object(node, key, Set.of("max_lag", "check_data", "command"));
+            Map<String, JsonNode> m = object(node, key, Set.of("max_lag", "check_data", "command", "prometheus"));
             OptionalLong maxLag = OptionalLong.empty();
             JsonNode lag = m.get("max_lag");
             if (lag != null && !lag.isNull()) {
@@ -332,7 +399,90 @@ public record RolloutPlan(List<Step> steps, Gates gates, OnFailure onFailure) {
                 checkData = check.asBoolean();
             }
             List<String> command = command(m.get("command"), key + ".command");
-            return new Gates(maxLag, checkData, command);
+            JsonNode prom = m.get("prometheus");
+            return new Gates(maxLag, checkData, command, prom == null || prom.isNull() ? null : prometheus(prom, key + ".prometheus"));
+        }
+
+        Prometheus prometheus(JsonNode node, String key) {
+            Map<String, JsonNode> m = object(node, key, Set.of("url", "queries"));
+            JsonNode u = m.get("url");
+            if (u == null || u.isNull()) {
+                throw new Context.ContextException(file + ": missing key '" + key + ".url' (the Prometheus server, e.g. "
+                        + "http://127.0.0.1:9090)");
+            }
+            String urlExpected = "the Prometheus server's http(s) URL, e.g. http://127.0.0.1:9090";
+            if (!u.isTextual()) {
+                throw bad(key + ".url", urlExpected, describe(u));
+            }
+            String url = Context.substitute(u.asText().trim(), env, file + ": key '" + key + ".url'");
+            try {
+                java.net.URI uri = new java.net.URI(url);
+                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                    throw bad(key + ".url", urlExpected, describe(u));
+                }
+            } catch (java.net.URISyntaxException e) {
+                throw bad(key + ".url", urlExpected, describe(u));
+            }
+            JsonNode qs = m.get("queries");
+            String qExpected = "a non-empty list of queries, each {name: ..., query: ..., max: N} (or min: N, or both)";
+            if (qs == null || qs.isNull()) {
+                throw new Context.ContextException(file + ": missing key '" + key + ".queries' (" + qExpected + ")");
+            }
+            if (!qs.isArray() || qs.isEmpty()) {
+                throw bad(key + ".queries", qExpected, describe(qs));
+            }
+            List<MetricQuery> out = new ArrayList<>();
+            Set<String> names = new java.util.HashSet<>();
+            for (int i = 0; i < qs.size(); i++) {
+                String at = key + ".queries[" + i + "]";
+                Map<String, JsonNode> q = object(qs.get(i), at, Set.of("name", "query", "max", "min"));
+                String name = text(q.get("name"), at + ".name", "a name for the gate (letters, digits, '_', '-', '.')");
+                if (!name.matches("[A-Za-z0-9_.-]+")) {
+                    throw bad(at + ".name", "letters, digits, '_', '-' or '.' only", describe(q.get("name")));
+                }
+                if (!names.add(name)) {
+                    throw bad(at + ".name", "a name no other query of " + key + " has", describe(q.get("name")));
+                }
+                String query = text(q.get("query"), at + ".query", "a PromQL expression, e.g. sum(rate(errors_total{group=\"{service}\"}[5m]))");
+                java.util.regex.Matcher ph = java.util.regex.Pattern.compile("\\{[a-z_]+}").matcher(query);
+                while (ph.find()) {
+                    if (!MetricQuery.PLACEHOLDERS.contains(ph.group())) {
+                        throw new Context.ContextException(file + ": key '" + at + ".query': unknown placeholder " + ph.group()
+                                + " (expected " + String.join(", ", MetricQuery.PLACEHOLDERS) + ")");
+                    }
+                }
+                Double max = bound(q.get("max"), at + ".max");
+                Double min = bound(q.get("min"), at + ".min");
+                if (max == null && min == null) {
+                    throw new Context.ContextException(file + ": key '" + at + "': expected max or min (the value must be at most max, at"
+                            + " least min), got neither");
+                }
+                if (max != null && min != null && min > max) {
+                    throw bad(at + ".min", "at most max (" + MetricQuery.number(max) + ")", MetricQuery.number(min));
+                }
+                out.add(new MetricQuery(name, query, max, min));
+            }
+            return new Prometheus(url, out);
+        }
+
+        String text(JsonNode n, String key, String expected) {
+            if (n == null || n.isNull()) {
+                throw new Context.ContextException(file + ": missing key '" + key + "' (" + expected + ")");
+            }
+            if (!n.isTextual() || n.asText().isBlank()) {
+                throw bad(key, expected, describe(n));
+            }
+            return n.asText().trim();
+        }
+
+        Double bound(JsonNode n, String key) {
+            if (n == null || n.isNull()) {
+                return null;
+            }
+            if (!n.isNumber() || !Double.isFinite(n.asDouble())) {
+                throw bad(key, "a number, e.g. 0.01 or 500", describe(n));
+            }
+            return n.asDouble();
         }
 
         List<String> command(JsonNode n, String key) {

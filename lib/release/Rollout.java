@@ -48,6 +48,26 @@ public final class Rollout {
     public record ProbeResult(Integer exitCode, String lastLine) {
     }
 
+    /** Asks a Prometheus server the queries of {@code rollout.gates.prometheus}; the release layer does no HTTP itself. */
+    public interface MetricSource {
+        /**
+         * The value of the instant query {@code query} at the server {@code url}, asked for at most {@code timeout}: one number, or
+         * a failure with a one-line reason (unreachable, an HTTP or PromQL error, no series, several series, not a number).
+         */
+        MetricValue query(String url, String query, Duration timeout);
+    }
+
+    /** The answer to a query: {@code value}, or why there is none ({@code failure}). */
+    public record MetricValue(double value, String failure) {
+        public static MetricValue of(double value) {
+            return new MetricValue(value, null);
+        }
+
+        public static MetricValue failed(String reason) {
+            return new MetricValue(Double.NaN, reason);
+        }
+    }
+
     /** Where a routing release stands in the plan. */
     public record Position(
             /* the plan step (0-based) whose share is routed; -1 below the first step */
@@ -76,12 +96,21 @@ public final class Rollout {
     private final RolloutPlan plan;
     private final Clock clock;
     private final Probe probe;
+    private final MetricSource metrics;
     private final PrintWriter out;
     private final Duration timeout;
 
     /** {@code plan} may be null for the operator overrides, which do not follow it. */
     public Rollout(Context ctx, Cluster cluster, StateStore store, Lifecycle lifecycle, RolloutPlan plan, Clock clock,
                    Probe probe, PrintWriter out, Duration timeout) {
+        this(ctx, cluster, store, lifecycle, plan, clock, probe,
+                (url, query, t) -> MetricValue.failed("no Prometheus client in this session"), out, timeout);
+    }
+
+    /** @param metrics asks the Prometheus server of {@code rollout.gates.prometheus} */
+    public Rollout(Context ctx, Cluster cluster, StateStore store, Lifecycle lifecycle, RolloutPlan plan, Clock clock,
+                   Probe probe, MetricSource metrics, PrintWriter out, Duration timeout) {
+        this.metrics = metrics;
         this.ctx = ctx;
         this.cluster = cluster;
         this.store = store;
@@ -296,6 +325,21 @@ public final class Rollout {
                 return new Gates(passed, "command", "probe " + shown + " exited " + r.exitCode() + tail);
             }
             passed.add("command");
+        }
+
+        if (g.prometheus() != null) {
+            for (RolloutPlan.MetricQuery q : g.prometheus().queries()) {
+                String name = "prometheus:" + q.name();
+                String query = q.resolve(ctx.newVersion().group(), ctx.newTopic(), ctx.name());
+                MetricValue v = metrics.query(g.prometheus().url(), query, timeout);
+                String reason = v.failure() != null ? v.failure()
+                        : !Double.isFinite(v.value()) ? "the query gave " + RolloutPlan.MetricQuery.number(v.value()) + ", not a number"
+                        : q.violation(v.value());
+                if (reason != null) {
+                    return new Gates(passed, name, "prometheus " + q.name() + " (" + query + "): " + reason);
+                }
+                passed.add(name);
+            }
         }
 
         if (g.checkData()) {

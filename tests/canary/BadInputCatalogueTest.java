@@ -133,6 +133,13 @@ class BadInputCatalogueTest {
                         t -> List.of(t.ctx(), "--plan", "--abort"), 2, "choose one of --plan, --promote-now and --abort"),
                 new Case("rollout on a context without a plan", before, RolloutCommand::new,
                         t -> List.of(t.ctx(), "--plan"), 2, "missing key 'rollout'"),
+                new Case("a metric gate without max or min", before, RolloutCommand::new,
+                        t -> List.of(t.variant("gate-no-bound", y -> y + "rollout:\n  steps:\n    - share: 0.1\n  gates:\n    prometheus:\n"
+                                + "      url: http://127.0.0.1:9090\n      queries:\n        - {name: a, query: up}\n")), 2,
+                        "key 'rollout.gates.prometheus.queries[0]': expected max or min"),
+                new Case("router metrics on a port in use (the test broker's)", before, RouterCommand::new,
+                        t -> List.of(t.ctx(), "--instance", "5", "--metrics-port", TestBroker.bootstrapServers().replaceAll(".*:", "")), 2,
+                        "cannot serve metrics on 127.0.0.1:"),
 
                 // steps that do not apply yet
                 new Case("router.java before any migration", before, RouterCommand::new,

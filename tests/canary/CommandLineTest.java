@@ -30,7 +30,8 @@ class CommandLineTest {
 
     static List<ContextCommand> commands() {
         return List.of(new CheckDataCommand(), new MigrationCommand(), new PromoteCommand(), new RollbackCommand(), new RolloutCommand(),
-                new RouterCommand(), new SetupCommand(), new StatusCommand(), new TeardownCommand(), new UpdateRateCommand(), new DemoCommand());
+                new RouterCommand(), new SetupCommand(), new StatusCommand(), new TeardownCommand(), new UpdateRateCommand(), new DemoCommand(),
+                new canary.cli.ExporterCommand());
     }
 
     @Test

@@ -112,6 +112,9 @@ public final class Router implements AutoCloseable {
     }
     /** The largest record the original topic accepts: the router's producer and consumer take records that large. */
     private int maxMessageBytes = KafkaCluster.DEFAULT_MAX_MESSAGE_BYTES;
+    private RouterMetrics metrics;
+    /** What the open transaction routed, for the metrics once it commits. */
+    private RouterMetrics.Batch batch;
 
     /** @param healthFile where the instance writes its health (see {@link RouterHealth}), or null for none */
     public Router(Context ctx, Properties clientProperties, int instance, PrintWriter log, java.nio.file.Path healthFile) {
@@ -125,6 +128,13 @@ public final class Router implements AutoCloseable {
         this.log = log;
         this.health = new RouterHealth(healthFile, instance);
         this.tuning = tuning;
+        this.metrics = new RouterMetrics(ctx.name());
+    }
+
+    /** Where this instance counts what it does (a served registry; by default one nobody reads). */
+    public Router metrics(RouterMetrics m) {
+        this.metrics = m;
+        return this;
     }
 
     /** The client id of this instance's consumer: what makes an instance number visible in the router group. */
@@ -170,6 +180,7 @@ public final class Router implements AutoCloseable {
         try {
             while (!closing.get()) {
                 followState();
+                metrics.state(state, subscribed);
                 if (state == null || !state.phase().active()) {
                     abort("the migration ended", null);
                     say("the migration is " + (state == null ? "gone" : state.phase().word()) + ": router instance " + instance + " exits");
@@ -226,6 +237,7 @@ public final class Router implements AutoCloseable {
             producer.beginTransaction();
             inTransaction = true;
             transactionStarted = System.nanoTime();
+            batch = metrics.batch();
         }
         try {
             for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -237,6 +249,7 @@ public final class Router implements AutoCloseable {
                 producer.send(new ProducerRecord<>(isNew ? ctx.newTopic() : ctx.legacyTopic(), r.partition(), r.timestamp(),
                         r.key(), r.value(), r.headers()));
                 pending.computeIfAbsent(r.partition(), p -> new long[2])[isNew ? 1 : 0]++;
+                batch.add(r.partition(), isNew, r.timestamp());
                 transactionBytes += Math.max(0, r.serializedKeySize()) + Math.max(0, r.serializedValueSize());
             }
             // Crash tests kill an instance here, with its records sent and its transaction open, to leave an aborted transaction.
@@ -283,9 +296,12 @@ public final class Router implements AutoCloseable {
                     }
                 }
             }
+            long commitStarted = System.nanoTime();
             producer.sendOffsetsToTransaction(offsets, source.groupMetadata());
             Steps.reached("router.transaction-prepared");
             producer.commitTransaction();
+            metrics.committed(batch, commitStarted);
+            metrics.lag(source);
         } catch (WakeupException e) {
             abort("stopping", e);
             throw e;
@@ -313,6 +329,9 @@ public final class Router implements AutoCloseable {
             return;
         }
         endTransaction();
+        metrics.aborted(cause instanceof ProducerFencedException || cause instanceof InvalidProducerEpochException ? "fenced"
+                : cause instanceof CommitFailedException || cause instanceof RebalanceInProgressException ? "rebalance"
+                : cause == null || cause instanceof WakeupException ? "shutdown" : "error");
         if (cause instanceof ProducerFencedException || cause instanceof InvalidProducerEpochException) {
             // Our transactional id was taken over: by a second process with our instance number (then this one gives way, or the
             // two would fence each other forever), or after a transaction timeout (then start over from the committed offsets).
