@@ -9,7 +9,9 @@ import picocli.CommandLine.Option;
 
 import canary.common.Json;
 import canary.context.Context;
+import canary.platform.LastHealth;
 import canary.release.Lifecycle;
+import canary.release.Notifications;
 import canary.release.MigrationState;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -72,6 +74,7 @@ public final class StatusCommand extends ContextCommand {
                 r = r.withProblem(growing);
             }
         }
+        noticeHealth(s, r);
         if (output == Output.JSON) {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
@@ -86,6 +89,16 @@ public final class StatusCommand extends ContextCommand {
         }
         out.flush();
         return r.exitCode();
+    }
+
+    /** With webhooks: posts a degraded event when this status is degraded and the last one on this host was not. */
+    static void noticeHealth(Session s, StatusReport r) {
+        if (!s.notifier.enabled() || r.status() == StatusReport.Health.NO_MIGRATION) {
+            return;
+        }
+        if (new LastHealth(s.ctx.stateDir(), s.ctx.name()).turned(r.status().word(), StatusReport.Health.DEGRADED.word())) {
+            s.notifier.post(Notifications.degraded(s.ctx, r.phase(), r.share(), s.clock().instant(), r.problems()));
+        }
     }
 
     public static void main(String[] args) {
