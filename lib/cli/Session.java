@@ -58,12 +58,12 @@ public final class Session implements AutoCloseable {
         this.timeout = timeout;
         this.resources = resources;
         this.liveness = liveness;
-        this.lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, operator, liveness, out, timeout);
+        this.lifecycle = new Lifecycle(ctx, cluster, this.store, engine, versions, clock, operator, liveness, out, timeout);
     }
 
     /** A rollout along {@code plan} (null for the operator overrides, which do not follow it). */
     public Rollout rollout(canary.context.RolloutPlan plan) {
-        return new Rollout(ctx, cluster, store, lifecycle, plan, clock, probe, out, timeout);
+        return new Rollout(ctx, cluster, this.store, lifecycle, plan, clock, probe, out, timeout);
     }
 
     /** Whether the context's rollout plan holds when a gate fails (a failed gate is then also a hold event). */

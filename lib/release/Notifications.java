@@ -37,7 +37,7 @@ public final class Notifications {
             Map<String, Object> d = route(after);
             d.put("partitions", after.startOffsets().size());
             events.add(event(Kind.MIGRATION, ctx, after, d));
-        } else if (b != null && was == Phase.ROUTING && now == Phase.ROUTING && !b.route().equals(after.route())) {
+        } else if (b != null && was == Phase.ROUTING && now == Phase.ROUTING && routeChanged(b, after)) {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("from", b.share());
             d.put("to", after.share());
@@ -81,6 +81,12 @@ public final class Notifications {
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("problems", List.copyOf(problems));
         return new Event(Kind.DEGRADED, ctx.name(), ctx.topic(), phase, share == null ? 0 : share, at, d);
+    }
+
+    /** Whether the share, the rules or the new version's partitions differ. */
+    static boolean routeChanged(MigrationState b, MigrationState a) {
+        return Double.compare(b.share(), a.share()) != 0 || !b.rules().equals(a.rules())
+                || !java.util.Objects.equals(b.newPartitions(), a.newPartitions());
     }
 
     private static Map<String, Object> route(MigrationState s) {
