@@ -65,11 +65,11 @@ public final class Webhooks implements Notifier {
                 }
             } catch (TimeoutException e) {
                 f.cancel(true);
-                fail(event, h, "no answer within " + canary.common.Durations.compact(h.timeout()));
+                fail(event, h, "no answer within " + shown(h.timeout()));
             } catch (ExecutionException e) {
                 Throwable c = e.getCause() == null ? e : e.getCause();
                 fail(event, h, c instanceof java.net.http.HttpTimeoutException ? "no answer within "
-                        + canary.common.Durations.compact(h.timeout()) : c.getClass().getSimpleName()
+                        + shown(h.timeout()) : c.getClass().getSimpleName()
                         + (c.getMessage() == null ? "" : ": " + canary.common.Text.firstLine(c.getMessage())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -77,6 +77,11 @@ public final class Webhooks implements Notifier {
                 return;
             }
         }
+    }
+
+    /** A timeout as the context file writes it: 2s, 500ms. */
+    static String shown(Duration d) {
+        return d.toMillis() % 1000 != 0 ? d.toMillis() + "ms" : canary.common.Durations.compact(d);
     }
 
     private void fail(Event event, Webhook h, String why) {
