@@ -36,8 +36,8 @@ class NotificationsTest {
         Instant begin = Instant.now();
         try (WebhookReceiver hooks = new WebhookReceiver()) {
             String yaml = "notifications:\n"
-                    + "  - url: " + hooks.url("/json") + "\n"
-                    + "  - url: " + hooks.url("/slack") + "\n    format: slack\n"
+                    + "  - url: " + hooks.url("/json") + "\n    timeout: 30s\n"
+                    + "  - url: " + hooks.url("/slack") + "\n    format: slack\n    timeout: 30s\n"
                     + "  - url: " + hooks.hangingUrl() + "\n    timeout: 1s\n"
                     + "rollout:\n  steps:\n    - share: 0.1\n    - share: 0.5\n"
                     + "  gates:\n    check_data: false\n    command: [\"false\"]\n  on_failure: hold\n";

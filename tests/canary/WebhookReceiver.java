@@ -37,6 +37,7 @@ final class WebhookReceiver implements AutoCloseable {
             x.sendResponseHeaders(x.getRequestURI().getPath().endsWith("/failing") ? 500 : 204, -1);
             x.close();
         });
+        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
         server.start();
         hanging = new ServerSocket(0, 16, java.net.InetAddress.getLoopbackAddress());
         Thread t = new Thread(() -> {
@@ -75,6 +76,7 @@ final class WebhookReceiver implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
         hanging.close();
         synchronized (held) {
             for (Socket s : held) {
