@@ -9,6 +9,8 @@ import canary.release.Cluster;
 import canary.release.Engine;
 import canary.release.Lifecycle;
 import canary.release.Liveness;
+import canary.release.Notifications;
+import canary.release.Notifier;
 import canary.release.Operator;
 import canary.release.Rollout;
 import canary.release.StateStore;
@@ -27,6 +29,8 @@ public final class Session implements AutoCloseable {
     public final Versions versions;
     public final Lifecycle lifecycle;
     public final Liveness liveness;
+    /** Where the release's events go (the context's webhooks; {@link Notifier#NONE} without). */
+    public final Notifier notifier;
     private final Clock clock;
     private final Rollout.Probe probe;
     private final Rollout.MetricSource metrics;
@@ -38,17 +42,35 @@ public final class Session implements AutoCloseable {
     public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
                    Liveness liveness, Rollout.Probe probe, PrintWriter out, Duration timeout, AutoCloseable resources) {
         this(ctx, cluster, store, engine, versions, clock, operator, liveness, probe, new canary.platform.PrometheusClient(), out, timeout,
-                resources);
+                resources, Notifier.NONE);
     }
 
     /** @param metrics asks Prometheus the queries of the rollout's metric gates */
     public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
                    Liveness liveness, Rollout.Probe probe, Rollout.MetricSource metrics, PrintWriter out, Duration timeout,
                    AutoCloseable resources) {
+        this(ctx, cluster, store, engine, versions, clock, operator, liveness, probe, metrics, out, timeout, resources, Notifier.NONE);
+    }
+
+    /** @param notifier told of each event of the state's writes (migration, share change, gate failure, hold, promote, rollback) */
+    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
+                   Liveness liveness, Rollout.Probe probe, PrintWriter out, Duration timeout, AutoCloseable resources, Notifier notifier) {
+        this(ctx, cluster, store, engine, versions, clock, operator, liveness, probe, new canary.platform.PrometheusClient(), out, timeout,
+                resources, notifier);
+    }
+
+    /**
+     * @param metrics  asks Prometheus the queries of the rollout's metric gates
+     * @param notifier told of each event of the state's writes (migration, share change, gate failure, hold, promote, rollback)
+     */
+    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
+                   Liveness liveness, Rollout.Probe probe, Rollout.MetricSource metrics, PrintWriter out, Duration timeout,
+                   AutoCloseable resources, Notifier notifier) {
         this.metrics = metrics;
         this.ctx = ctx;
         this.cluster = cluster;
-        this.store = store;
+        this.notifier = notifier;
+        this.store = Notifications.notifying(store, ctx, notifier, notifier.enabled() && holdsOnGateFailure(ctx));
         this.engine = engine;
         this.versions = versions;
         this.clock = clock;
@@ -57,12 +79,24 @@ public final class Session implements AutoCloseable {
         this.timeout = timeout;
         this.resources = resources;
         this.liveness = liveness;
-        this.lifecycle = new Lifecycle(ctx, cluster, store, engine, versions, clock, operator, liveness, out, timeout);
+        this.lifecycle = new Lifecycle(ctx, cluster, this.store, engine, versions, clock, operator, liveness, out, timeout);
     }
 
     /** A rollout along {@code plan} (null for the operator overrides, which do not follow it). */
     public Rollout rollout(canary.context.RolloutPlan plan) {
-        return new Rollout(ctx, cluster, store, lifecycle, plan, clock, probe, metrics, out, timeout);
+        return new Rollout(ctx, cluster, this.store, lifecycle, plan, clock, probe, metrics, out, timeout);
+    }
+
+    /** Whether the context's rollout plan holds when a gate fails (a failed gate is then also a hold event). */
+    static boolean holdsOnGateFailure(Context ctx) {
+        if (!ctx.extensions().containsKey(canary.context.RolloutPlan.KEY)) {
+            return false;
+        }
+        try {
+            return canary.context.RolloutPlan.of(ctx).onFailure() == canary.context.RolloutPlan.OnFailure.HOLD;
+        } catch (RuntimeException e) {
+            return false; // a wrong plan is rollout.java's to report
+        }
     }
 
     public Clock clock() {

@@ -11,7 +11,9 @@ import canary.common.Json;
 import canary.context.Context;
 import canary.platform.LocalPlatform;
 import canary.platform.Processes;
+import canary.platform.LastHealth;
 import canary.release.Lifecycle;
+import canary.release.Notifications;
 import canary.release.MigrationState;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -41,10 +43,37 @@ public final class StatusCommand extends ContextCommand {
             description = "refresh interval of --watch (default ${DEFAULT-VALUE})")
     Duration interval;
 
+    @Option(names = "--serve", description = "serve a live page of the release (and its JSON at /api/status) until interrupted; "
+            + "it measures every --interval")
+    boolean serve;
+
+    @Option(names = "--port", defaultValue = "8780", paramLabel = "PORT", description = "port of --serve (default ${DEFAULT-VALUE}; 0: any free port)")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
+            description = "address --serve listens on (default ${DEFAULT-VALUE}: this host only; 0.0.0.0: every interface)")
+    String bind;
+
+    @Option(names = "--allow-actions", description = "with --serve: show promote and rollback buttons, which need the token printed at start")
+    boolean allowActions;
+
     @Override
     public Integer call() throws Exception {
         Context ctx = context();
+        if ((allowActions || port != 8780 || !bind.equals("127.0.0.1")) && !serve) {
+            throw new canary.common.UserException(canary.common.UserException.BAD_INPUT,
+                    "--port, --bind and --allow-actions go with --serve");
+        }
+        if (serve && (watch || output == Output.JSON)) {
+            throw new canary.common.UserException(canary.common.UserException.BAD_INPUT, "--serve shows the page: leave out --watch and --output");
+        }
+        if (port < 0 || port > 65535) {
+            throw new canary.common.UserException(canary.common.UserException.BAD_INPUT, "invalid --port " + port + ": expected 0 to 65535");
+        }
         try (Session s = wiring.open(ctx, commandLine(), out(), err(), timeout)) {
+            if (serve) {
+                return serve(s);
+            }
             if (!watch) {
                 return show(s, out());
             }
@@ -62,6 +91,44 @@ public final class StatusCommand extends ContextCommand {
         }
     }
 
+    /** Serves the live page until this thread is interrupted (Ctrl-C ends the JVM). */
+    private int serve(Session s) throws Exception {
+        java.net.InetSocketAddress address;
+        try {
+            address = new java.net.InetSocketAddress(java.net.InetAddress.getByName(bind), port);
+        } catch (java.net.UnknownHostException e) {
+            throw new canary.common.UserException(canary.common.UserException.BAD_INPUT, "invalid --bind " + bind + ": not an address of this host");
+        }
+        String token = allowActions ? LiveServer.newToken() : null;
+        String file = contextFile.toString();
+        String wait = canary.common.Durations.compact(timeout);
+        LiveServer.Actions actions = name -> LiveServer.runCommand(() -> (name.equals("promote") ? new PromoteCommand() : new RollbackCommand())
+                .wiring(wiring), file, "--timeout", wait);
+        LiveServer server;
+        try {
+            server = new LiveServer(s, address, timeout, interval, token, actions, err());
+        } catch (java.net.BindException e) {
+            throw new canary.common.UserException(canary.common.UserException.BAD_INPUT, "cannot serve on " + bind + ":" + port + ": "
+                    + e.getMessage() + " (another --port?)");
+        }
+        try (server) {
+            server.start();
+            java.net.InetSocketAddress a = server.address();
+            String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
+            out().println("live page of " + s.ctx.name() + " at http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort()
+                    + "/ (JSON at /api/status; measured every " + canary.common.Durations.compact(interval) + "; "
+                    + (token == null ? "read-only" : "actions allowed with token " + token + " (header " + LiveServer.TOKEN_HEADER + ")")
+                    + "); Ctrl-C stops it");
+            out().flush();
+            try {
+                new java.util.concurrent.CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return 0;
+    }
+
     int show(Session s, PrintWriter out) throws Exception {
         return show(s, out, null);
     }
@@ -74,6 +141,7 @@ public final class StatusCommand extends ContextCommand {
                 r = r.withProblem(growing);
             }
         }
+        noticeHealth(s, r);
         if (output == Output.JSON) {
             out.println(Json.PRETTY.writeValueAsString(r));
         } else {
@@ -91,6 +159,16 @@ public final class StatusCommand extends ContextCommand {
         }
         out.flush();
         return r.exitCode();
+    }
+
+    /** With webhooks: posts a degraded event when this status is degraded and the last one on this host was not. */
+    static void noticeHealth(Session s, StatusReport r) {
+        if (!s.notifier.enabled() || r.status() == StatusReport.Health.NO_MIGRATION) {
+            return;
+        }
+        if (new LastHealth(s.ctx.stateDir(), s.ctx.name()).turned(r.status().word(), StatusReport.Health.DEGRADED.word())) {
+            s.notifier.post(Notifications.degraded(s.ctx, r.phase(), r.share(), s.clock().instant(), r.problems()));
+        }
     }
 
     public static void main(String[] args) {

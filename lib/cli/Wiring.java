@@ -15,6 +15,7 @@ import canary.kafka.KafkaStateStore;
 import canary.platform.ProcessProbe;
 import canary.platform.ProcessVersions;
 import canary.platform.Processes;
+import canary.platform.Webhooks;
 import canary.release.Engine;
 import canary.release.Liveness;
 import canary.release.Operator;
@@ -78,7 +79,11 @@ public interface Wiring {
                     case KSQLDB -> new KsqlEngine(ctx, cluster, KsqlEngine.client(ctx), progress);
                 };
                 return new Session(ctx, cluster, store, engine, new ProcessVersions(ctx, cluster, processes, progress), clock(), operator,
-                        Liveness.onHost(operator.host()), new ProcessProbe(ctx.stateDir(), ctx.name()), out, timeout, cluster);
+                        Liveness.onHost(operator.host()), new ProcessProbe(ctx.stateDir(), ctx.name()), out, timeout, cluster,
+                        Webhooks.of(ctx.notifications(), line -> {
+                            err.println(line);
+                            err.flush();
+                        }));
             } catch (RuntimeException e) {
                 cluster.close();
                 throw e;

@@ -52,7 +52,8 @@ public record Context(
         Local local,
         Service legacy,
         Service newVersion,
-        Map<String, JsonNode> extensions) {
+        Map<String, JsonNode> extensions,
+        List<Webhook> notifications) {
 
     /** Keys whose loading later features add: their raw YAML is kept for them. */
     static final Set<String> EXTENSION_KEYS = Set.of("rollout", "metrics");
@@ -267,7 +268,7 @@ public record Context(
 
         Context context(JsonNode root) {
             Map<String, JsonNode> m = object(root, "", Set.of("name", "topic", "partitions", "key_type", "key_format",
-                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout", "metrics"));
+                    "value_format", "engine", "platform", "routing", "rules", "state_dir", "kafka", "ksqldb", "local", "legacy", "new", "rollout", "metrics", "notifications"));
             String name = string(m, "", "name", null, "a context name (letters, digits, '.', '_', '-')");
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw bad("name", "letters, digits, '.', '_' or '-' only", name);
@@ -312,7 +313,7 @@ public record Context(
                 }
             }
             Context c = new Context(file, name, topic, partitions, keyType, keyFormat, valueFormat, engine, platform, routing, rules,
-                    stateDir, kafka, ksql, local, legacy, newVersion, Map.copyOf(ext));
+                    stateDir, kafka, ksql, local, legacy, newVersion, Map.copyOf(ext), notifications(m.get("notifications")));
             MetricsSettings.of(c); // every script refuses a bad metrics key, not only the router instance that would serve it
             return c;
         }
@@ -343,6 +344,46 @@ public record Context(
             } catch (UserException e) {
                 throw new ContextException(file + ": key 'rules': " + e.getMessage());
             }
+        }
+
+        /** The webhooks the kit posts its events to: {@code [{url, format: json | slack, timeout}]}. */
+        List<Webhook> notifications(JsonNode node) {
+            if (node == null || node.isNull()) {
+                return List.of();
+            }
+            String expected = "a list of webhooks, each {url: https://..., format: json | slack, timeout: 5s}";
+            if (!node.isArray()) {
+                throw bad("notifications", expected, describe(node));
+            }
+            List<Webhook> hooks = new ArrayList<>();
+            for (int i = 0; i < node.size(); i++) {
+                String where = "notifications[" + i + "]";
+                Map<String, JsonNode> m = object(node.get(i), where, Set.of("url", "format", "timeout"));
+                String url = string(m, where, "url", null, "the webhook's http:// or https:// URL");
+                java.net.URI uri;
+                try {
+                    uri = new java.net.URI(url);
+                } catch (java.net.URISyntaxException e) {
+                    throw bad(where + ".url", "an http:// or https:// URL", "'" + url + "'");
+                }
+                if (uri.getScheme() == null || !uri.getScheme().matches("https?") || uri.getHost() == null) {
+                    throw bad(where + ".url", "an http:// or https:// URL with a host", "'" + url + "'");
+                }
+                Webhook.Format format = Webhook.Format.valueOf(choice(m, where, "format", "json", List.of("json", "slack"), false)
+                        .toUpperCase(Locale.ROOT));
+                String t = string(m, where, "timeout", "5s", "a duration such as 2s or 500ms");
+                java.time.Duration timeout;
+                try {
+                    timeout = canary.common.Durations.parse(t);
+                } catch (IllegalArgumentException e) {
+                    throw bad(where + ".timeout", "a duration such as 2s or 500ms", "'" + t + "'");
+                }
+                if (timeout.isZero() || timeout.compareTo(java.time.Duration.ofMinutes(1)) > 0) {
+                    throw bad(where + ".timeout", "a duration above 0 and at most 1m (a webhook delays the step by at most this)", "'" + t + "'");
+                }
+                hooks.add(new Webhook(uri, format, timeout));
+            }
+            return List.copyOf(hooks);
         }
 
         Local local(JsonNode node) {

@@ -169,8 +169,18 @@ public record MigrationState(
         }
     }
 
-    /** One change of the state: when, who, where, with which command, what (for people). */
-    public record Change(Instant at, String user, String host, String command, String what) {
+    /**
+     * One change of the state: when, who, where, with which command, what (for people), and the share after it (typed, for the
+     * live page's share over time; null in a state written before it was recorded, and on a change not yet written).
+     */
+    public record Change(Instant at, String user, String host, String command, String what, Double share) {
+        public Change(Instant at, String user, String host, String command, String what) {
+            this(at, user, host, command, what, null);
+        }
+
+        Change withShare(double s) {
+            return new Change(at, user, host, command, what, s);
+        }
     }
 
     public static MigrationState start(String context, EngineKind engine, Routing routing, double share,
@@ -254,8 +264,9 @@ public record MigrationState(
      */
     public MigrationState next(long expectedVersion, Change change) {
         List<Change> h = new ArrayList<>(history == null ? List.of() : history);
-        h.add(change);
-        return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, rules, newPartitions, shareSet == null ? change : shareSet,
+        Change c = change.withShare(share);
+        h.add(c);
+        return new MigrationState(expectedVersion + 1, context, phase, engine, routing, share, rules, newPartitions, shareSet == null ? c : shareSet,
                 routerRunning, startOffsets, handover, queryIds, lastCheck, rollout, lastGate, step, List.copyOf(h));
     }
 
