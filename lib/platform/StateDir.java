@@ -168,10 +168,9 @@ public final class StateDir {
             }
             try (DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
                 for (Path p : s) {
-                    String f = p.getFileName().toString();
-                    int dot = f.lastIndexOf('.');
-                    if (dot > 0 && Files.isRegularFile(p)) {
-                        names.add(f.substring(0, dot));
+                    String name = processName(p);
+                    if (name != null && Files.isRegularFile(p)) {
+                        names.add(name);
                     }
                 }
             } catch (IOException e) {
@@ -179,6 +178,19 @@ public final class StateDir {
             }
         }
         return new ArrayList<>(names);
+    }
+
+    /**
+     * The process a per-process file is named after ({@code <name>.pid}, {@code <name>.json}, {@code <name>.log}), also for the
+     * temporary file of a write that was under way ({@code .<name>.json.tmp}, see AtomicFile); null for other files.
+     */
+    static String processName(Path file) {
+        String f = file.getFileName().toString();
+        if (f.startsWith(".") && f.endsWith(".tmp")) {
+            f = f.substring(1, f.length() - ".tmp".length());
+        }
+        int dot = f.lastIndexOf('.');
+        return dot > 0 ? f.substring(0, dot) : null;
     }
 
     /**
@@ -196,9 +208,8 @@ public final class StateDir {
                 List<Path> mine = new ArrayList<>();
                 try (DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
                     for (Path p : s) {
-                        String f = p.getFileName().toString();
-                        int dot = f.lastIndexOf('.');
-                        if (dot > 0 && own.test(f.substring(0, dot))) {
+                        String name = processName(p);
+                        if (name != null && own.test(name)) {
                             mine.add(p);
                         }
                     }

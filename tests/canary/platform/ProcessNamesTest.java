@@ -83,7 +83,8 @@ class ProcessNamesTest {
         Path state = dir.resolve("state");
         StateDir.ensure(state);
         for (String f : List.of("pids/orders.router-0.pid", "logs/orders.router-0.log", "logs/orders.service-v1-start.log",
-                "supervision/orders.service-v1.json", "health/orders.router-0.json", "processed/v1.tsv",
+                "supervision/orders.service-v1.json", "supervision/.orders.service-v1.json.tmp", "health/orders.router-0.json",
+                "processed/v1.tsv", "supervision/.payments.service-w1.json.tmp",
                 "pids/payments.router-0.pid", "logs/payments.service-w1.log", "logs/broker.log", "kafka/meta.properties")) {
             Files.createDirectories(state.resolve(f).getParent());
             Files.writeString(state.resolve(f), "x");
@@ -93,6 +94,9 @@ class ProcessNamesTest {
         StateDir.deleteOwn(state, dir.resolve("ctx"), n -> ProcessNames.ownedBy(n, orders, List.of()), List.of("v1", "v2"));
         assertEquals(List.of("broker", "payments.router-0", "payments.service-w1"), StateDir.namesIn(state));
         assertFalse(Files.exists(state.resolve("processed/v1.tsv")));
+        // the temporary file of a supervision record written when teardown stopped its supervisor is the version's own
+        assertFalse(Files.exists(state.resolve("supervision/.orders.service-v1.json.tmp")));
+        assertTrue(Files.exists(state.resolve("supervision/.payments.service-w1.json.tmp")));
         assertTrue(Files.exists(state.resolve("kafka/meta.properties")));
         assertTrue(Files.exists(state.resolve(StateDir.MARKER)));
     }
