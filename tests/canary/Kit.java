@@ -57,6 +57,9 @@ final class Kit implements AutoCloseable {
     /** The release number: 1 for the first context of a topic, 2 for the next release after it, ... */
     final int release;
 
+    /** The client properties of the test's own reads (the shared test broker's, or another cluster's). */
+    private final java.util.Properties client;
+
     Kit(Path dir, int partitions, String extraYaml) {
         this(dir, partitions, extraYaml, null);
     }
@@ -72,8 +75,23 @@ final class Kit implements AutoCloseable {
         }
     }
 
-    /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
     private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyPause) {
+        this(dir, partitions, topic, release, "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n", "", "", extraYaml,
+                legacyPause, null);
+    }
+
+    /**
+     * A setup on a cluster of its own ({@link TestCluster}): the context's {@code kafka} section, extra keys of the versions (such
+     * as {@code kafka_properties}), and the client properties of the test's own reads. The topic {@code topic} must exist.
+     */
+    Kit(Path dir, int partitions, String topic, String kafkaYaml, String legacyYaml, String newYaml, java.util.Properties client) {
+        this(dir, partitions, topic, 1, kafkaYaml, legacyYaml, newYaml, "", null, client);
+    }
+
+    /** Release {@code release} of {@code topic}: context {@code <topic>} (then {@code <topic>-2}, ...), versions v{release} → v{release + 1}. */
+    private Kit(Path dir, int partitions, String topic, int release, String kafkaYaml, String legacyYaml, String newYaml, String extraYaml,
+            String legacyPause, java.util.Properties client) {
+        this.client = client;
         this.dir = dir;
         this.partitions = partitions;
         this.topic = topic;
@@ -89,9 +107,9 @@ final class Kit implements AutoCloseable {
                 + "partitions: " + partitions + "\n"
                 + "platform: existing\n"
                 + "state_dir: state\n"
-                + "kafka:\n  bootstrap_servers: " + TestBroker.bootstrapServers() + "\n"
-                + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n"
-                + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
+                + kafkaYaml
+                + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n" + legacyYaml
+                + "new:\n  group: " + newGroup + "\n  run: " + service + "\n" + newYaml
                 + extraYaml;
         try {
             Files.writeString(contextFile, yaml);
@@ -120,7 +138,11 @@ final class Kit implements AutoCloseable {
     }
 
     KafkaCluster cluster() {
-        return KafkaCluster.connect(TestBroker.clientProperties());
+        return KafkaCluster.connect(clientProperties());
+    }
+
+    private java.util.Properties clientProperties() {
+        return client != null ? client : TestBroker.clientProperties();
     }
 
     Processes processes() {
@@ -128,7 +150,7 @@ final class Kit implements AutoCloseable {
     }
 
     MigrationState state() {
-        try (KafkaStateStore s = KafkaStateStore.of(ctx(), TestBroker.clientProperties(), new Operator("test", "test-host", "test"),
+        try (KafkaStateStore s = KafkaStateStore.of(ctx(), clientProperties(), new Operator("test", "test-host", "test"),
                 java.time.Clock.systemUTC())) {
             return s.read().orElse(null);
         }

@@ -38,7 +38,13 @@ final class TestProducer implements AutoCloseable {
     }
 
     TestProducer(String topic) {
-        Properties p = TestBroker.clientProperties();
+        this(topic, TestBroker.clientProperties());
+    }
+
+    /** A producer on another cluster: {@code client} are its client properties. */
+    TestProducer(String topic, Properties client) {
+        Properties p = new Properties();
+        p.putAll(client);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
