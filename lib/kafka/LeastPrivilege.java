@@ -95,6 +95,113 @@ public final class LeastPrivilege {
                 .replace('_', ' ') + " " + b.pattern().name() + (b.pattern().patternType() == PatternType.PREFIXED ? "* (prefixed)" : "");
     }
 
+    /**
+     * Checks, before a migration changes anything, that the kit's principal holds what it needs, as far as the cluster tells a
+     * principal about its own rights: the operations it may do on the original topic, on the derived and state topics that
+     * exist (CREATE, by a validate-only creation, on those that do not), on the router's and the versions' groups, and DESCRIBE
+     * on the transactional ids. A cluster without an authorizer answers with no operations: nothing to check then.
+     *
+     * @throws canary.common.UserException one line naming each missing operation and its resource (exit 3)
+     */
+    public static void check(Admin admin, Context ctx) {
+        List<String> missing = new ArrayList<>();
+        topic(admin, ctx.topic(), false, missing, AclOperation.READ, AclOperation.DESCRIBE);
+        for (String t : List.of(ctx.stateTopic(), ctx.legacyTopic(), ctx.newTopic())) {
+            topic(admin, t, true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE);
+        }
+        group(admin, ctx.routerGroup(), missing, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE);
+        for (Role r : Role.values()) {
+            group(admin, ctx.service(r).group(), missing, AclOperation.READ, AclOperation.DESCRIBE);
+        }
+        for (String id : List.of(ctx.routerGroup() + "-0", "canary-state-" + ctx.stateTopic() + "-" + ctx.name())) {
+            try {
+                admin.describeTransactions(List.of(id)).all().get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof org.apache.kafka.common.errors.TransactionalIdAuthorizationException) {
+                    missing.add("DESCRIBE on transactional id " + id);
+                } else if (!(e.getCause() instanceof org.apache.kafka.common.errors.TransactionalIdNotFoundException)) {
+                    throw failed("describe transactional id " + id, e.getCause());
+                }
+            } catch (Exception e) {
+                throw failed("describe transactional id " + id, e);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new canary.common.UserException(canary.common.UserException.ENVIRONMENT, "Kafka denies the kit's principal "
+                    + String.join("; ", missing) + ": nothing changed (" + KafkaErrors.SEE + ")");
+        }
+    }
+
+    private static void topic(Admin admin, String topic, boolean mayBeMissing, List<String> missing, AclOperation... needed) {
+        try {
+            var d = admin.describeTopics(List.of(topic), new org.apache.kafka.clients.admin.DescribeTopicsOptions().includeAuthorizedOperations(true))
+                    .allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            lacking(d.authorizedOperations(), "topic " + topic, missing, needed);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException) {
+                missing.add("DESCRIBE on topic " + topic);
+            } else if (mayBeMissing && e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                try {
+                    admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, java.util.Optional.of(1), java.util.Optional.empty())),
+                            new org.apache.kafka.clients.admin.CreateTopicsOptions().validateOnly(true)).all().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException c) {
+                    if (c.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException
+                            || c.getCause() instanceof org.apache.kafka.common.errors.ClusterAuthorizationException) {
+                        missing.add("CREATE on topic " + topic);
+                    } else if (!(c.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                        throw failed("check that topic " + topic + " can be created", c.getCause());
+                    }
+                } catch (Exception c) {
+                    throw failed("check that topic " + topic + " can be created", c);
+                }
+            } else {
+                throw failed("describe topic " + topic, e.getCause());
+            }
+        } catch (Exception e) {
+            throw failed("describe topic " + topic, e);
+        }
+    }
+
+    private static void group(Admin admin, String group, List<String> missing, AclOperation... needed) {
+        try {
+            var d = admin.describeConsumerGroups(List.of(group), new org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions()
+                    .includeAuthorizedOperations(true)).describedGroups().get(group).get(30, TimeUnit.SECONDS);
+            lacking(d.authorizedOperations(), "group " + group, missing, needed);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.GroupAuthorizationException) {
+                missing.add("DESCRIBE on group " + group);
+            } else if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) {
+                throw failed("describe group " + group, e.getCause());
+            }
+        } catch (Exception e) {
+            throw failed("describe group " + group, e);
+        }
+    }
+
+    private static void lacking(java.util.Set<AclOperation> granted, String resource, List<String> missing, AclOperation... needed) {
+        if (granted == null || granted.isEmpty()) {
+            return;
+        }
+        List<String> ops = new ArrayList<>();
+        for (AclOperation op : needed) {
+            if (!granted.contains(op) && !granted.contains(AclOperation.ALL)) {
+                ops.add(op.name());
+            }
+        }
+        if (!ops.isEmpty()) {
+            missing.add(String.join(", ", ops) + " on " + resource);
+        }
+    }
+
+    private static RuntimeException failed(String what, Throwable cause) {
+        if (cause instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        canary.common.UserException known = KafkaErrors.explain(cause);
+        return known != null ? new canary.common.UserException(known.exitCode(), "cannot " + what + ": " + known.getMessage(), cause)
+                : new IllegalStateException("cannot " + what + ": " + cause.getMessage(), cause);
+    }
+
     /** Creates or updates a SCRAM-SHA-512 user with {@code admin} (a super user's). */
     public static void upsertUser(Admin admin, String user, String password) {
         try {

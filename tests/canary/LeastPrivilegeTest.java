@@ -110,22 +110,22 @@ class LeastPrivilegeTest {
         }
     }
 
-    /** Each ACL of the kit on a resource the migration touches before it changes anything. */
+    /**
+     * Each ACL of the kit that the migration's check finds missing before it changes anything: the operations the cluster
+     * reports to the principal on existing topics and groups, CREATE on topics still to be made, DESCRIBE on the transactional
+     * ids. (WRITE on a transactional id and WRITE/READ/DELETE on a topic not made yet are found only when used.)
+     */
     static Stream<Arguments> missing() {
         return Stream.of(
                 Arguments.of(ResourceType.TOPIC, "{topic}", AclOperation.READ),
                 Arguments.of(ResourceType.TOPIC, "{topic}", AclOperation.DESCRIBE),
                 Arguments.of(ResourceType.TOPIC, "{topic}_canary_state", AclOperation.CREATE),
-                Arguments.of(ResourceType.TOPIC, "{topic}_canary_state", AclOperation.WRITE),
-                Arguments.of(ResourceType.TOPIC, "{topic}_canary_state", AclOperation.READ),
-                Arguments.of(ResourceType.TOPIC, "{topic}_canary_state", AclOperation.DESCRIBE),
                 Arguments.of(ResourceType.TOPIC, "{topic}_legacy", AclOperation.CREATE),
                 Arguments.of(ResourceType.TOPIC, "{topic}_new", AclOperation.CREATE),
-                Arguments.of(ResourceType.GROUP, "{topic}-v1", AclOperation.DESCRIBE),
                 Arguments.of(ResourceType.GROUP, "{topic}-v1", AclOperation.READ),
-                Arguments.of(ResourceType.GROUP, "canary-router-{topic}", AclOperation.READ),
-                Arguments.of(ResourceType.TRANSACTIONAL_ID, "canary-state-{topic}_canary_state-", AclOperation.WRITE),
-                Arguments.of(ResourceType.TRANSACTIONAL_ID, "canary-router-{topic}-", AclOperation.WRITE));
+                Arguments.of(ResourceType.GROUP, "{topic}-v1", AclOperation.DESCRIBE),
+                Arguments.of(ResourceType.TRANSACTIONAL_ID, "canary-router-{topic}-", AclOperation.DESCRIBE),
+                Arguments.of(ResourceType.TRANSACTIONAL_ID, "canary-state-{topic}_canary_state-", AclOperation.DESCRIBE));
     }
 
     @ParameterizedTest(name = "without {2} on {0} {1}")
@@ -143,9 +143,10 @@ class LeastPrivilegeTest {
             Kit.Run run = kit.migration("0.2").expect(3);
             String err = run.err().strip();
             assertEquals(1, err.lines().count(), "one line:\n" + run.err());
-            assertTrue(err.contains(resource) || err.contains(kit.topic), "names the resource: " + err);
-            assertTrue(err.startsWith("cannot ") || err.contains("cannot "), "names the operation: " + err);
-            assertFalse(err.contains("Exception:") && err.contains("\tat "), "no stack trace: " + err);
+            String named = type == ResourceType.TRANSACTIONAL_ID ? resource : resource.replaceAll("-$", "");
+            assertTrue(err.contains(named) && err.toLowerCase(java.util.Locale.ROOT).contains(op.name().toLowerCase(java.util.Locale.ROOT)),
+                    "names the operation and the resource: " + err);
+            assertFalse(err.contains("\tat "), "no stack trace: " + err);
 
             // nothing changed: no state, no new topic, the legacy version still consumes the original topic
             assertEquals(null, readState(kit));

@@ -48,7 +48,8 @@ public final class RouterEngine implements Engine {
 
     @Override
     public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
-        // Exactly-once is built in: transactions are always used.
+        // Exactly-once is built in: transactions are always used. The kit's rights are checked before anything changes.
+        canary.kafka.LeastPrivilege.check(cluster.admin(), ctx);
     }
 
     @Override
