@@ -48,26 +48,31 @@ public final class LeastPrivilege {
         return s.group();
     }
 
-    /** What the kit and its router need: nothing on the cluster itself, nothing beyond the context's topic, groups and ids. */
+    /**
+     * What the kit and its router need: nothing on the cluster itself, nothing beyond the context's topic, groups and ids. No
+     * DESCRIBE: the authorizer implies it from READ, WRITE, DELETE or ALTER on the same resource (and DESCRIBE_CONFIGS from
+     * ALTER_CONFIGS), so a DESCRIBE entry beside them would grant nothing more.
+     */
     public static List<AclBinding> kit(Context ctx) {
         String p = "User:" + KIT;
         List<AclBinding> out = new ArrayList<>();
-        // the original topic: read it (router, counts, check_data), its partitions and offsets
-        literal(out, p, ResourceType.TOPIC, ctx.topic(), AclOperation.READ, AclOperation.DESCRIBE);
+        // the original topic: read it (router, counts, check_data), its partitions and offsets; DESCRIBE_CONFIGS (not implied by
+        // READ): the router reads the original's configs (max.message.bytes) to mirror them on the derived topics, in the code
+        // that is merged next
+        literal(out, p, ResourceType.TOPIC, ctx.topic(), AclOperation.READ, AclOperation.DESCRIBE_CONFIGS);
         // the derived topics and the state topic: the kit creates, writes, reads and (teardown) deletes them
         for (String t : List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.stateTopic())) {
-            literal(out, p, ResourceType.TOPIC, t, AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE,
-                    AclOperation.DELETE);
+            literal(out, p, ResourceType.TOPIC, t, AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
         }
         // the router's group: its instances consume with it; the kit sets its start offsets and deletes it
-        literal(out, p, ResourceType.GROUP, ctx.routerGroup(), AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE);
+        literal(out, p, ResourceType.GROUP, ctx.routerGroup(), AclOperation.READ, AclOperation.DELETE);
         // the versions' groups: the hand-over reads and sets their committed offsets, stopping waits until they are empty
         for (Role r : Role.values()) {
-            literal(out, p, ResourceType.GROUP, ctx.service(r).group(), AclOperation.READ, AclOperation.DESCRIBE);
+            literal(out, p, ResourceType.GROUP, ctx.service(r).group(), AclOperation.READ);
         }
         // transactional ids: the router's instances (<router group>-<n>) and the state writer (canary-state-<state topic>-<context>)
-        prefixed(out, p, ResourceType.TRANSACTIONAL_ID, ctx.routerGroup() + "-", AclOperation.WRITE, AclOperation.DESCRIBE);
-        prefixed(out, p, ResourceType.TRANSACTIONAL_ID, "canary-state-" + ctx.stateTopic() + "-", AclOperation.WRITE, AclOperation.DESCRIBE);
+        prefixed(out, p, ResourceType.TRANSACTIONAL_ID, ctx.routerGroup() + "-", AclOperation.WRITE);
+        prefixed(out, p, ResourceType.TRANSACTIONAL_ID, "canary-state-" + ctx.stateTopic() + "-", AclOperation.WRITE);
         return out;
     }
 
@@ -76,16 +81,16 @@ public final class LeastPrivilege {
         Context.Service s = ctx.service(role);
         String p = "User:" + versionPrincipal(s);
         List<AclBinding> out = new ArrayList<>();
-        literal(out, p, ResourceType.TOPIC, ctx.topic(), AclOperation.READ, AclOperation.DESCRIBE);
-        literal(out, p, ResourceType.TOPIC, ctx.derivedTopic(role), AclOperation.READ, AclOperation.DESCRIBE);
-        literal(out, p, ResourceType.GROUP, s.group(), AclOperation.READ, AclOperation.DESCRIBE);
+        literal(out, p, ResourceType.TOPIC, ctx.topic(), AclOperation.READ);
+        literal(out, p, ResourceType.TOPIC, ctx.derivedTopic(role), AclOperation.READ);
+        literal(out, p, ResourceType.GROUP, s.group(), AclOperation.READ);
         return out;
     }
 
     /** What the demo producer needs: write the original topic (idempotent writes need nothing more since Kafka 3.0). */
     public static List<AclBinding> producer(Context ctx) {
         List<AclBinding> out = new ArrayList<>();
-        literal(out, "User:" + PRODUCER, ResourceType.TOPIC, ctx.topic(), AclOperation.WRITE, AclOperation.DESCRIBE);
+        literal(out, "User:" + PRODUCER, ResourceType.TOPIC, ctx.topic(), AclOperation.WRITE);
         return out;
     }
 
@@ -98,27 +103,30 @@ public final class LeastPrivilege {
     /**
      * Checks, before a migration changes anything, that the kit's principal holds what it needs, as far as the cluster tells a
      * principal about its own rights: the operations it may do on the original topic, on the derived and state topics that
-     * exist (CREATE, by a validate-only creation, on those that do not), on the router's and the versions' groups, and DESCRIBE
-     * on the transactional ids. A cluster without an authorizer answers with no operations: nothing to check then.
+     * exist (CREATE, by a validate-only creation, on those that do not), on the router's and the versions' groups, and WRITE
+     * on the transactional ids (asked by describing one: DESCRIBE, which only WRITE grants the kit there). A resource the
+     * principal may not even describe lacks every operation it needs there, since each of them would imply DESCRIBE. A
+     * cluster without an authorizer answers with no operations: nothing to check then. (DESCRIBE_CONFIGS on the original
+     * topic is not checked here: the router asks for the configs where it reads them.)
      *
      * @throws canary.common.UserException one line naming each missing operation and its resource (exit 3)
      */
     public static void check(Admin admin, Context ctx) {
         List<String> missing = new ArrayList<>();
-        topic(admin, ctx.topic(), false, missing, AclOperation.READ, AclOperation.DESCRIBE);
+        topic(admin, ctx.topic(), false, missing, AclOperation.READ);
         for (String t : List.of(ctx.stateTopic(), ctx.legacyTopic(), ctx.newTopic())) {
-            topic(admin, t, true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE);
+            topic(admin, t, true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
         }
-        group(admin, ctx.routerGroup(), missing, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE);
+        group(admin, ctx.routerGroup(), missing, AclOperation.READ, AclOperation.DELETE);
         for (Role r : Role.values()) {
-            group(admin, ctx.service(r).group(), missing, AclOperation.READ, AclOperation.DESCRIBE);
+            group(admin, ctx.service(r).group(), missing, AclOperation.READ);
         }
         for (String id : List.of(ctx.routerGroup() + "-0", "canary-state-" + ctx.stateTopic() + "-" + ctx.name())) {
             try {
                 admin.describeTransactions(List.of(id)).all().get(30, TimeUnit.SECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.apache.kafka.common.errors.TransactionalIdAuthorizationException) {
-                    missing.add("DESCRIBE on transactional id " + id);
+                    missing.add("WRITE on transactional id " + id);
                 } else if (!(e.getCause() instanceof org.apache.kafka.common.errors.TransactionalIdNotFoundException)) {
                     throw failed("describe transactional id " + id, e.getCause());
                 }
@@ -139,7 +147,7 @@ public final class LeastPrivilege {
             lacking(d.authorizedOperations(), "topic " + topic, missing, needed);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException) {
-                missing.add("DESCRIBE on topic " + topic);
+                missing.add(names(needed) + " on topic " + topic);
             } else if (mayBeMissing && e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
                 try {
                     admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, java.util.Optional.of(1), java.util.Optional.empty())),
@@ -169,7 +177,7 @@ public final class LeastPrivilege {
             lacking(d.authorizedOperations(), "group " + group, missing, needed);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof org.apache.kafka.common.errors.GroupAuthorizationException) {
-                missing.add("DESCRIBE on group " + group);
+                missing.add(names(needed) + " on group " + group);
             } else if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) {
                 throw failed("describe group " + group, e.getCause());
             }
@@ -191,6 +199,10 @@ public final class LeastPrivilege {
         if (!ops.isEmpty()) {
             missing.add(String.join(", ", ops) + " on " + resource);
         }
+    }
+
+    private static String names(AclOperation... ops) {
+        return String.join(", ", java.util.Arrays.stream(ops).map(AclOperation::name).toList());
     }
 
     private static RuntimeException failed(String what, Throwable cause) {
