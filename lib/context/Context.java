@@ -103,8 +103,41 @@ public record Context(
         }
     }
 
+    /**
+     * The environment variable through which the kit hands a process it starts (a version, the demo producer) the client
+     * properties file of its own principal; without it, the process uses the context's {@code kafka} section.
+     */
+    public static final String KAFKA_PROPERTIES_ENV = "CANARY_KAFKA_PROPERTIES";
+
+    /** Security of the local platform's brokers: none, or SASL (SCRAM-SHA-512) with ACLs (the standard KRaft authorizer). */
+    public enum Security {
+        NONE("none"), SASL("sasl");
+
+        private final String word;
+
+        Security(String word) {
+            this.word = word;
+        }
+
+        public String word() {
+            return word;
+        }
+    }
+
     /** How to reach Kafka: bootstrap servers, a client properties file, or both (the servers win). */
     public record KafkaConnection(Optional<String> bootstrapServers, Optional<Path> propertiesFile) {
+
+        /**
+         * The client properties of a process the kit started: the file named by {@value #KAFKA_PROPERTIES_ENV} when set (its
+         * own principal), else this connection's.
+         */
+        public Properties clientPropertiesOfProcess(Function<String, String> env) {
+            String own = env.apply(KAFKA_PROPERTIES_ENV);
+            if (own == null || own.isBlank()) {
+                return clientProperties(env);
+            }
+            return new KafkaConnection(bootstrapServers, Optional.of(Path.of(own))).clientProperties(env);
+        }
 
         /** The client properties: the file (with ${ENV} references resolved) and the bootstrap servers. */
         public Properties clientProperties() {
@@ -155,7 +188,7 @@ public record Context(
      * Settings of the local platform: ports of the first broker (broker i listens on {@code port + 2(i-1)} and
      * {@code controllerPort + 2(i-1)}), how many brokers, the demo producer's rate.
      */
-    public record Local(int port, int controllerPort, double producerRate, boolean producer, int brokers) {
+    public record Local(int port, int controllerPort, double producerRate, boolean producer, int brokers, Security security) {
 
         /** The client ports of the brokers, in node order. */
         public List<Integer> ports() {
@@ -173,7 +206,11 @@ public record Context(
      * commands that return at once (for example scaling a deployment). Placeholders:
      * {@code {service}} (the group id), {@code {topic}}, {@code {context}} (this file's absolute path).
      */
-    public record Service(Role role, String group, List<String> run, List<String> start, List<String> stop) {
+    /**
+     * @param kafkaProperties the client properties file of the version's own principal, handed to its commands as
+     *                        {@value #KAFKA_PROPERTIES_ENV}; on the local platform with {@code security: sasl}, the one setup writes
+     */
+    public record Service(Role role, String group, List<String> run, List<String> start, List<String> stop, Optional<Path> kafkaProperties) {
 
         public boolean longRunning() {
             return !run.isEmpty();
@@ -187,6 +224,15 @@ public record Context(
             }
             return out;
         }
+    }
+
+    /** Where the local platform with {@code security: sasl} keeps the client properties files of its principals (mode 600). */
+    public Path clientsDir() {
+        return clientsDir(stateDir);
+    }
+
+    static Path clientsDir(Path stateDir) {
+        return stateDir.resolve("kafka").resolve("clients");
     }
 
     public String legacyTopic() {
@@ -296,13 +342,13 @@ public record Context(
             Path stateDir = path(string(m, "", "state_dir", "etc", "a folder for the kit's state (pids, logs, local broker data)"));
 
             Local local = local(m.get("local"));
-            KafkaConnection kafka = kafka(m.get("kafka"), platform, local);
+            KafkaConnection kafka = kafka(m.get("kafka"), platform, local, stateDir);
             Optional<KsqlConnection> ksql = Optional.ofNullable(m.get("ksqldb")).map(this::ksqldb);
             if (engine == EngineKind.KSQLDB && ksql.isEmpty()) {
                 throw new ContextException(file + ": key 'ksqldb': required with engine ksqldb (endpoint, api_key, api_secret)");
             }
-            Service legacy = service(m.get("legacy"), Role.LEGACY);
-            Service newVersion = service(m.get("new"), Role.NEW);
+            Service legacy = localPrincipal(service(m.get("legacy"), Role.LEGACY), platform, local, stateDir);
+            Service newVersion = localPrincipal(service(m.get("new"), Role.NEW), platform, local, stateDir);
             if (legacy.group().equals(newVersion.group())) {
                 throw new ContextException(file + ": keys 'legacy.group' and 'new.group': the two versions need different consumer groups");
             }
@@ -387,7 +433,7 @@ public record Context(
         }
 
         Local local(JsonNode node) {
-            Map<String, JsonNode> m = node == null ? Map.of() : object(node, "local", Set.of("port", "controller_port", "producer_rate", "producer", "brokers"));
+            Map<String, JsonNode> m = node == null ? Map.of() : object(node, "local", Set.of("port", "controller_port", "producer_rate", "producer", "brokers", "security"));
             int port = integer(m, "local", "port", 39092, 1024, 65535);
             int controllerPort = integer(m, "local", "controller_port", port + 1, 1024, 65535);
             if (controllerPort == port) {
@@ -407,13 +453,26 @@ public record Context(
                 throw bad("local.controller_port", "a port none of the " + brokers + " brokers listens on (they use local.port, +2, +4)",
                         String.valueOf(controllerPort));
             }
-            return new Local(port, controllerPort, rate, producer, brokers);
+            Security security = choice(m, "local", "security", "none", List.of("none", "sasl"), false).equals("sasl") ? Security.SASL : Security.NONE;
+            return new Local(port, controllerPort, rate, producer, brokers, security);
         }
 
-        KafkaConnection kafka(JsonNode node, PlatformKind platform, Local local) {
+        /** A version of a secured local platform without its own kafka_properties uses the file setup writes for it. */
+        Service localPrincipal(Service s, PlatformKind platform, Local local, Path stateDir) {
+            if (platform != PlatformKind.LOCAL || local.security() != Security.SASL || s.kafkaProperties().isPresent()) {
+                return s;
+            }
+            return new Service(s.role(), s.group(), s.run(), s.start(), s.stop(), Optional.of(clientsDir(stateDir).resolve(s.group() + ".properties")));
+        }
+
+        KafkaConnection kafka(JsonNode node, PlatformKind platform, Local local, Path stateDir) {
             Map<String, JsonNode> m = node == null ? Map.of() : object(node, "kafka", Set.of("bootstrap_servers", "properties_file"));
             Optional<String> servers = optionalString(m, "kafka", "bootstrap_servers");
             Optional<Path> props = optionalString(m, "kafka", "properties_file").map(this::path);
+            if (platform == PlatformKind.LOCAL && local.security() == Security.SASL && props.isEmpty()) {
+                // the kit's principal, which setup makes
+                props = Optional.of(clientsDir(stateDir).resolve("kit.properties"));
+            }
             if (servers.isEmpty() && props.isEmpty()) {
                 if (platform == PlatformKind.LOCAL) {
                     servers = Optional.of(local.bootstrapServers());
@@ -457,7 +516,7 @@ public record Context(
             if (node == null) {
                 throw new ContextException(file + ": missing key '" + role + "' (the " + role + " version: group, and run or start/stop)");
             }
-            Map<String, JsonNode> m = object(node, role, Set.of("group", "run", "start", "stop"));
+            Map<String, JsonNode> m = object(node, role, Set.of("group", "run", "start", "stop", "kafka_properties"));
             String group = string(m, role, "group", null, "the consumer group id of the " + role + " version");
             List<String> run = command(m, role, "run");
             List<String> start = command(m, role, "start");
@@ -466,7 +525,8 @@ public record Context(
                 throw new ContextException(file + ": key '" + role + "': expected either 'run' (a long-running command the kit starts and stops by pid) "
                         + "or both 'start' and 'stop' (commands that return at once)");
             }
-            return new Service(r, group, run, start, stop);
+            Optional<Path> props = optionalString(m, role, "kafka_properties").map(this::path);
+            return new Service(r, group, run, start, stop, props);
         }
 
         List<String> command(Map<String, JsonNode> m, String parent, String key) {

@@ -214,7 +214,7 @@ public final class DemoProducer implements AutoCloseable {
         Context ctx;
         try {
             ctx = Context.load(Path.of(args[0]), Terraform.contextEnv(Path.of(args[0]), System::getenv));
-            producer = new DemoProducer(ctx.kafka().clientProperties(), ctx.topic(), ctx.local().producerRate(), newRunId());
+            producer = new DemoProducer(ctx.kafka().clientPropertiesOfProcess(System::getenv), ctx.topic(), ctx.local().producerRate(), newRunId());
         } catch (UserException e) {
             System.err.println("producer: " + e.getMessage());
             System.exit(e.exitCode());

@@ -264,7 +264,7 @@ public final class DummyService {
         DummyService s;
         try {
             Context ctx = Context.load(Path.of(args[0]), Terraform.contextEnv(Path.of(args[0]), System::getenv));
-            s = new DummyService(ctx.kafka().clientProperties(), service, topic, outputFile(ctx.stateDir(), service));
+            s = new DummyService(ctx.kafka().clientPropertiesOfProcess(System::getenv), service, topic, outputFile(ctx.stateDir(), service));
             if (args.length == 4) {
                 try {
                     s.slow(Durations.parse(args[3]));

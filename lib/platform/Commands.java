@@ -34,9 +34,17 @@ public final class Commands {
      * @throws IOException when the command cannot be started (a wrong path) or the log not written
      */
     public static Finished run(List<String> argv, Path dir, Path log, Duration timeout) throws IOException, InterruptedException {
+        return run(argv, dir, log, timeout, java.util.Map.of());
+    }
+
+    /** As {@link #run(List, Path, Path, Duration)} with {@code extraEnv} added to the command's environment. */
+    public static Finished run(List<String> argv, Path dir, Path log, Duration timeout, java.util.Map<String, String> extraEnv)
+            throws IOException, InterruptedException {
         Files.createDirectories(log.toAbsolutePath().getParent());
         long before = Files.exists(log) ? Files.size(log) : 0;
-        Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true)
+        ProcessBuilder builder = new ProcessBuilder(argv);
+        builder.environment().putAll(extraEnv);
+        Process p = builder.directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         Integer code = null;

@@ -8,14 +8,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.stream.IntStream;
 
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AclBinding;
 
 import canary.common.UserException;
 import canary.common.Waits;
 import canary.context.Context;
+import canary.context.Role;
 import canary.kafka.KafkaCluster;
+import canary.kafka.LeastPrivilege;
 import canary.release.Cluster;
 
 /**
@@ -79,8 +84,10 @@ public final class LocalPlatform implements Platform {
     @Override
     public Context provision(PrintWriter out, Duration timeout) {
         int n = ctx.local().brokers();
+        boolean sasl = ctx.local().security() == Context.Security.SASL;
         List<String> names = brokerNames(n);
-        String clusterId = n == 1 ? null : clusterId();
+        String clusterId = n == 1 && !sasl ? null : clusterId();
+        Path secrets = sasl ? secrets() : null;
         for (int i = 1; i <= n; i++) {
             String name = names.get(i - 1);
             String where = "127.0.0.1:" + ctx.local().ports().get(i - 1);
@@ -88,15 +95,17 @@ public final class LocalPlatform implements Platform {
                 out.println(name + " already runs on " + where);
                 continue;
             }
-            List<String> argv = n == 1
-                    ? Processes.javaCommand(BROKER_CLASS, ctx.stateDir().resolve("kafka").toString(),
-                            String.valueOf(ctx.local().port()), String.valueOf(ctx.local().controllerPort()))
-                    : Processes.javaCommand(BROKER_CLASS, brokerArguments(ctx.local(), ctx.stateDir().resolve("kafka").resolve(name), i, clusterId));
+            Path data = n == 1 ? ctx.stateDir().resolve("kafka") : ctx.stateDir().resolve("kafka").resolve(name);
+            List<String> argv = n == 1 && !sasl
+                    ? Processes.javaCommand(BROKER_CLASS, data.toString(), String.valueOf(ctx.local().port()), String.valueOf(ctx.local().controllerPort()))
+                    : Processes.javaCommand(BROKER_CLASS, brokerArguments(ctx.local(), data, i, clusterId, secrets));
             processes.start(name, argv, ctx.directory(), Map.of());
-            out.println("started " + (n == 1 ? "a KRaft broker" : "KRaft " + name) + " on " + where + " (log: " + processes.logFile(name) + ")");
+            out.println("started " + (n == 1 ? "a KRaft broker" : "KRaft " + name) + " on " + where + (sasl ? " with SASL and ACLs" : "")
+                    + " (log: " + processes.logFile(name) + ")");
         }
         // A broker just started takes a few seconds to answer; a replicated cluster answers once a majority runs.
-        try (KafkaCluster cluster = KafkaCluster.connect(ctx.kafka().clientProperties())) {
+        Properties client = sasl ? superUser() : ctx.kafka().clientProperties();
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             Waits.until(n == 1 ? "the broker on " + ctx.local().bootstrapServers() + " answers"
                     : "the " + n + " brokers on " + ctx.local().bootstrapServers() + " answer", timeout, Waits.to(out), () -> {
                 try {
@@ -106,20 +115,107 @@ public final class LocalPlatform implements Platform {
                     return false;
                 }
             });
+            if (sasl) {
+                principals(cluster.admin(), out);
+            }
         }
         return ctx;
     }
 
     /**
+     * The principals of a secured local cluster, made with the super user: the kit's (commands and router), one per version
+     * and the demo producer's, each with exactly the ACLs of {@link LeastPrivilege}, each with its client properties file
+     * (mode 600) under the state folder. Passwords are made once and kept in the broker secrets, so a re-run changes nothing.
+     */
+    private void principals(Admin admin, PrintWriter out) {
+        Properties secrets = readSecrets();
+        List<String> written = new ArrayList<>();
+        record Principal(String user, Path file, List<AclBinding> acls) {
+        }
+        List<Principal> all = new ArrayList<>();
+        all.add(new Principal(LeastPrivilege.KIT, ctx.kafka().propertiesFile().orElse(ctx.clientsDir().resolve("kit.properties")), LeastPrivilege.kit(ctx)));
+        all.add(new Principal(LeastPrivilege.PRODUCER, producerProperties(), LeastPrivilege.producer(ctx)));
+        for (Role r : Role.values()) {
+            Context.Service s = ctx.service(r);
+            all.add(new Principal(LeastPrivilege.versionPrincipal(s), s.kafkaProperties().orElse(ctx.clientsDir().resolve(s.group() + ".properties")),
+                    LeastPrivilege.version(ctx, r)));
+        }
+        for (Principal p : all) {
+            String password = secrets.getProperty("user." + p.user());
+            if (password == null) {
+                password = LeastPrivilege.newPassword();
+                secrets.setProperty("user." + p.user(), password);
+                LeastPrivilege.writePrivate(secretsFile(), secrets, "secrets of the local cluster: its super user and its principals");
+            }
+            LeastPrivilege.upsertUser(admin, p.user(), password);
+            LeastPrivilege.grant(admin, p.acls());
+            Properties props = LeastPrivilege.scramClient(p.user(), password);
+            props.setProperty("bootstrap.servers", ctx.local().bootstrapServers());
+            LeastPrivilege.writePrivate(p.file(), props, "User:" + p.user() + " on the local cluster of context " + ctx.name());
+            written.add("User:" + p.user() + " (" + p.acls().size() + " ACLs, " + p.file() + ")");
+        }
+        out.println("principals " + String.join(", ", written) + "; super user User:" + ADMIN + " in " + superUserFile());
+    }
+
+    /** The demo producer's client properties (its own principal on a secured local cluster). */
+    private Path producerProperties() {
+        return ctx.clientsDir().resolve("producer.properties");
+    }
+
+    /** The super user's client properties: setup's, and the operator's own for the secured local cluster. */
+    private Properties superUser() {
+        Properties p = LeastPrivilege.scramClient(ADMIN, readSecrets().getProperty("admin.password"));
+        p.setProperty("bootstrap.servers", ctx.local().bootstrapServers());
+        LeastPrivilege.writePrivate(superUserFile(), p, "User:" + ADMIN + ", the super user of the local cluster of context " + ctx.name());
+        return p;
+    }
+
+    private Path superUserFile() {
+        return ctx.clientsDir().resolve(ADMIN + ".properties");
+    }
+
+    private Path secretsFile() {
+        return ctx.stateDir().resolve("kafka").resolve("secrets.properties");
+    }
+
+    /** The brokers' secrets file (mode 600), with a fresh super user password on first setup. */
+    private Path secrets() {
+        if (!Files.exists(secretsFile())) {
+            Properties p = new Properties();
+            p.setProperty("admin.password", LeastPrivilege.newPassword());
+            LeastPrivilege.writePrivate(secretsFile(), p, "secrets of the local cluster: its super user and its principals");
+        }
+        return secretsFile();
+    }
+
+    private Properties readSecrets() {
+        Properties p = new Properties();
+        try (var r = Files.newBufferedReader(secrets())) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new UserException(UserException.ENVIRONMENT, "cannot read " + secretsFile() + ": " + e.getMessage());
+        }
+        return p;
+    }
+
+    /** The super user of a secured local cluster ({@code LocalBroker.ADMIN}: the broker package is not compiled by every script). */
+    static final String ADMIN = "admin";
+
+    /**
      * The arguments of {@code LocalBroker} for node {@code id} of the local cluster: {@code <data-dir> --node <id> --quorum
      * <id:port:controller-port,...> --cluster-id <id>} (node i on {@code port + 2(i-1)}, {@code controller_port + 2(i-1)}).
      */
-    static String[] brokerArguments(Context.Local local, Path dataDir, int id, String clusterId) {
+    static String[] brokerArguments(Context.Local local, Path dataDir, int id, String clusterId, Path secrets) {
         List<String> quorum = new ArrayList<>();
         for (int i = 1; i <= local.brokers(); i++) {
             quorum.add(i + ":" + (local.port() + 2 * (i - 1)) + ":" + (local.controllerPort() + 2 * (i - 1)));
         }
-        return new String[] {dataDir.toString(), "--node", String.valueOf(id), "--quorum", String.join(",", quorum), "--cluster-id", clusterId};
+        List<String> args = new ArrayList<>(List.of(dataDir.toString(), "--node", String.valueOf(id), "--quorum", String.join(",", quorum),
+                "--cluster-id", clusterId));
+        if (secrets != null) {
+            args.addAll(List.of("--sasl", secrets.toAbsolutePath().toString()));
+        }
+        return args.toArray(String[]::new);
     }
 
     /** The cluster id of a replicated local cluster: made on first setup, kept in the state folder so that a re-run reuses it. */
@@ -140,17 +236,30 @@ public final class LocalPlatform implements Platform {
 
     @Override
     public void populate(Context c, Cluster cluster, PrintWriter out) {
-        out.println(cluster.createTopic(c.topic(), c.partitions(), Map.of())
-                ? "created topic " + c.topic() + " (" + c.partitions() + " partitions)"
-                : "topic " + c.topic() + " already exists (" + c.partitions() + " partitions)");
+        if (c.local().security() == Context.Security.SASL) {
+            // the kit's principal may only read the original topic: the platform's super user creates it
+            try (KafkaCluster admin = KafkaCluster.connect(superUser())) {
+                createTopic(c, admin, out);
+            }
+        } else {
+            createTopic(c, cluster, out);
+        }
         if (c.local().producer()) {
             if (processes.isRunning(ProcessNames.producer(c))) {
                 out.println("demo producer already runs");
             } else {
-                processes.start(ProcessNames.producer(c), Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), Map.of(), true);
+                Map<String, String> env = c.local().security() == Context.Security.SASL
+                        ? Map.of(Context.KAFKA_PROPERTIES_ENV, producerProperties().toAbsolutePath().toString()) : Map.of();
+                processes.start(ProcessNames.producer(c), Processes.javaCommand(PRODUCER_CLASS, c.file().toAbsolutePath().toString()), c.directory(), env, true);
                 out.println("started the demo producer (" + c.local().producerRate() + " records/s to " + c.topic() + ")");
             }
         }
+    }
+
+    private static void createTopic(Context c, Cluster cluster, PrintWriter out) {
+        out.println(cluster.createTopic(c.topic(), c.partitions(), Map.of())
+                ? "created topic " + c.topic() + " (" + c.partitions() + " partitions)"
+                : "topic " + c.topic() + " already exists (" + c.partitions() + " partitions)");
     }
 
     @Override

@@ -61,7 +61,7 @@ public final class ProcessVersions implements Versions {
                 progress.accept(role + " version (" + s.group() + ") already runs");
                 return;
             }
-            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), Map.of(), true);
+            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), principalEnv(s), true);
             awaitStillRunning(role);
             progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
         } else {
@@ -121,6 +121,11 @@ public final class ProcessVersions implements Versions {
         });
     }
 
+    /** The version's own client properties file for its commands, when the context names one. */
+    static Map<String, String> principalEnv(Context.Service s) {
+        return s.kafkaProperties().map(f -> Map.of(Context.KAFKA_PROPERTIES_ENV, f.toAbsolutePath().toString())).orElse(Map.of());
+    }
+
     /** Whether the version's process runs (long-running) or its group has members (start/stop). */
     @Override
     public boolean running(Role role) {
@@ -132,7 +137,7 @@ public final class ProcessVersions implements Versions {
         Path log = ctx.stateDir().resolve("logs").resolve(processName(role) + "-" + what + ".log");
         Commands.Finished f;
         try {
-            f = Commands.run(argv, ctx.directory(), log, timeout);
+            f = Commands.run(argv, ctx.directory(), log, timeout, principalEnv(ctx.service(role)));
         } catch (IOException e) {
             throw new UserException(UserException.BAD_INPUT, "cannot run the " + what + " command of the " + role + " version ("
                     + String.join(" ", argv) + "): " + e.getMessage() + "; check " + role + "." + what + " in " + ctx.file());

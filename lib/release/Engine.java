@@ -16,6 +16,14 @@ public interface Engine extends AutoCloseable {
     EngineKind kind();
 
     /**
+     * Checks, first of all (before the original topic is even described), that the principal the engine uses holds the rights
+     * it needs, so that a missing one is named as the operation the kit needs rather than as the first request it denies.
+     * Nothing by default.
+     */
+    default void checkAccess() {
+    }
+
+    /**
      * Checks what the engine needs before anything is changed (for example the server's guarantee, and the server version the
      * {@code planned} routing needs: its rules and partitions).
      */

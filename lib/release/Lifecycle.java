@@ -133,6 +133,7 @@ public final class Lifecycle {
         if (current.isEmpty() || current.get().phase() == Phase.ROLLED_BACK) {
             checkReleasesOfTopic(current);
         }
+        engine.checkAccess();
         int partitions = cluster.partitions(ctx.topic());
         Map<Integer, Long> unknown = new TreeMap<>();
         for (int p = 0; p < partitions; p++) {

@@ -116,9 +116,28 @@ final class Kit implements AutoCloseable {
 
     private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyRun, String newRun, String bootstrap,
             String platformYaml) {
+        this(dir, partitions, topic, release, extraYaml, legacyRun, newRun, platformYaml, "kafka:\n  bootstrap_servers: " + bootstrap + "\n",
+                "", "", bootstrapOnly(bootstrap));
+    }
+
+    /**
+     * A setup on a cluster of its own ({@link TestCluster}): the context's {@code kafka} section, extra keys of the versions (such
+     * as {@code kafka_properties}), and the client properties of the test's own reads. The topic {@code topic} must exist.
+     */
+    Kit(Path dir, int partitions, String topic, String kafkaYaml, String legacyYaml, String newYaml, java.util.Properties client) {
+        this(dir, partitions, topic, 1, "", null, null, "platform: existing\n", kafkaYaml, legacyYaml, newYaml, client);
+    }
+
+    private static java.util.Properties bootstrapOnly(String bootstrap) {
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", bootstrap);
+        return p;
+    }
+
+    private Kit(Path dir, int partitions, String topic, int release, String extraYaml, String legacyRun, String newRun, String platformYaml,
+            String kafkaYaml, String legacyYaml, String newYaml, java.util.Properties client) {
         this.dir = dir;
-        this.client = new java.util.Properties();
-        client.put("bootstrap.servers", bootstrap);
+        this.client = client;
         this.partitions = partitions;
         this.topic = topic;
         this.release = release;
@@ -138,9 +157,9 @@ final class Kit implements AutoCloseable {
                 + "partitions: " + partitions + "\n"
                 + platformYaml
                 + (extraYaml.contains("state_dir:") ? "" : "state_dir: state\n")
-                + "kafka:\n  bootstrap_servers: " + bootstrap + "\n"
-                + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n"
-                + "new:\n  group: " + newGroup + "\n  run: " + service + "\n"
+                + kafkaYaml
+                + "legacy:\n  group: " + legacyGroup + "\n  run: " + legacyService + "\n" + legacyYaml
+                + "new:\n  group: " + newGroup + "\n  run: " + service + "\n" + newYaml
                 + extraYaml;
         try {
             Files.writeString(contextFile, yaml);

@@ -57,6 +57,18 @@ final class TestCluster implements AutoCloseable {
 
     /** Starts {@code n} nodes (ids 1..n) on free loopback ports and waits until all of them answer. */
     static TestCluster start(int n) {
+        return start(n, false);
+    }
+
+    /**
+     * Starts {@code n} nodes with SASL (SCRAM-SHA-512) and ACLs (the standard KRaft authorizer): {@link #clientProperties()}
+     * are the super user's; {@link #clientProperties(String, String)} another principal's.
+     */
+    static TestCluster startSecured(int n) {
+        return start(n, true);
+    }
+
+    private static TestCluster start(int n, boolean secured) {
         if ("quick".equals(System.getProperty("canary.tier"))) {
             throw new IllegalStateException("a test of the quick tier (tagged fast) asked for a cluster: tag it as a broker test instead");
         }
@@ -66,7 +78,15 @@ final class TestCluster implements AutoCloseable {
         }
         TestCluster c;
         try {
-            c = new TestCluster(Files.createTempDirectory("canary-test-cluster"), new LocalBroker.Quorum(nodes, LocalBroker.Quorum.newClusterId()));
+            Path dir = Files.createTempDirectory("canary-test-cluster");
+            LocalBroker.Quorum quorum = new LocalBroker.Quorum(nodes, LocalBroker.Quorum.newClusterId());
+            if (secured) {
+                Properties secrets = new Properties();
+                secrets.setProperty("admin.password", canary.kafka.LeastPrivilege.newPassword());
+                canary.kafka.LeastPrivilege.writePrivate(dir.resolve("secrets.properties"), secrets, "test cluster secrets");
+                quorum = quorum.secured(dir.resolve("secrets.properties"));
+            }
+            c = new TestCluster(dir, quorum);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -92,10 +112,31 @@ final class TestCluster implements AutoCloseable {
         return quorum.bootstrapServers();
     }
 
+    /** The client properties of the cluster: on a secured cluster, the super user's. */
     Properties clientProperties() {
         Properties p = new Properties();
+        if (quorum.secrets() != null) {
+            p.putAll(LocalBroker.scramClient(LocalBroker.ADMIN, adminPassword()));
+        }
         p.put("bootstrap.servers", bootstrapServers());
         return p;
+    }
+
+    /** The client properties of principal {@code user} on a secured cluster. */
+    Properties clientProperties(String user, String password) {
+        Properties p = LocalBroker.scramClient(user, password);
+        p.put("bootstrap.servers", bootstrapServers());
+        return p;
+    }
+
+    private String adminPassword() {
+        Properties p = new Properties();
+        try (var r = Files.newBufferedReader(quorum.secrets())) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p.getProperty("admin.password");
     }
 
     Admin admin() {

@@ -47,8 +47,13 @@ public final class RouterEngine implements Engine {
     }
 
     @Override
+    public void checkAccess() {
+        canary.kafka.LeastPrivilege.check(cluster.admin(), ctx);
+    }
+
+    @Override
     public void preflight(MigrationState planned, boolean allowAtLeastOnce) {
-        // Exactly-once is built in: transactions are always used.
+        // Exactly-once is built in: transactions are always used. The kit's rights were checked first (checkAccess).
     }
 
     @Override

@@ -50,10 +50,40 @@ public final class LocalBroker implements AutoCloseable {
         }
     }
 
-    /** The nodes of a cluster and its id: every node of the cluster is started with the same quorum. */
-    public record Quorum(List<Node> nodes, String clusterId) {
+    /**
+     * The nodes of a cluster and its id: every node of the cluster is started with the same quorum.
+     *
+     * @param secrets null for a cluster without security; else a properties file (mode 600) with {@code admin.password}: the
+     *                nodes listen with SASL (SCRAM-SHA-512 for clients and between brokers, PLAIN between brokers and
+     *                controllers), authorize with the standard KRaft authorizer (ACLs, nothing allowed without one), and
+     *                {@code User:admin} is the super user, its SCRAM credential written when the storage is formatted
+     */
+    public record Quorum(List<Node> nodes, String clusterId, Path secrets) {
         public Quorum {
             nodes = List.copyOf(nodes);
+        }
+
+        public Quorum(List<Node> nodes, String clusterId) {
+            this(nodes, clusterId, null);
+        }
+
+        /** This quorum with SASL and ACLs, the super user's password in {@code secretsFile}. */
+        public Quorum secured(Path secretsFile) {
+            return new Quorum(nodes, clusterId, secretsFile);
+        }
+
+        String adminPassword() {
+            Properties p = new Properties();
+            try (var r = Files.newBufferedReader(secrets)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the broker secrets " + secrets, e);
+            }
+            String pw = p.getProperty("admin.password");
+            if (pw == null || pw.isBlank()) {
+                throw new IllegalArgumentException(secrets + ": no admin.password");
+            }
+            return pw;
         }
 
         /** {@code n} nodes with ids 1..n: node i listens on {@code port + 2(i-1)} and {@code controllerPort + 2(i-1)}. */
@@ -101,12 +131,35 @@ public final class LocalBroker implements AutoCloseable {
         }
     }
 
+    /** The super user of a secured cluster. */
+    public static final String ADMIN = "admin";
+    public static final String SCRAM = "SCRAM-SHA-512";
+
     private final KafkaRaftServer server;
     private final Node node;
+    private final Properties adminClient;
 
-    private LocalBroker(KafkaRaftServer server, Node node) {
+    private LocalBroker(KafkaRaftServer server, Node node, Properties adminClient) {
         this.server = server;
         this.node = node;
+        this.adminClient = adminClient;
+    }
+
+    /**
+     * The client properties of a SCRAM-SHA-512 principal over SASL_PLAINTEXT (no bootstrap servers): what a client of a
+     * secured local cluster adds to its properties.
+     */
+    public static Properties scramClient(String user, String password) {
+        Properties p = new Properties();
+        p.put("security.protocol", "SASL_PLAINTEXT");
+        p.put("sasl.mechanism", SCRAM);
+        p.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";");
+        return p;
+    }
+
+    private static Properties adminClient(String password) {
+        return scramClient(ADMIN, password);
     }
 
     /** A single-node cluster: formats {@code dataDir} unless already formatted, starts the broker and waits until it answers. */
@@ -126,11 +179,12 @@ public final class LocalBroker implements AutoCloseable {
             Path metadataDir = dataDir.resolve("metadata");
             Properties props = brokerProperties(logDir, metadataDir, nodeId, quorum);
             if (!Files.exists(metadataDir.resolve("meta.properties"))) {
-                format(logDir, metadataDir, nodeId, quorum.clusterId() != null ? quorum.clusterId() : Quorum.newClusterId());
+                format(logDir, metadataDir, nodeId, quorum.clusterId() != null ? quorum.clusterId() : Quorum.newClusterId(),
+                        quorum.secrets() == null ? List.of() : List.of(SCRAM + "=[name=" + ADMIN + ",password=" + quorum.adminPassword() + "]"));
             }
             KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
             server.startup();
-            LocalBroker broker = new LocalBroker(server, quorum.node(nodeId));
+            LocalBroker broker = new LocalBroker(server, quorum.node(nodeId), quorum.secrets() == null ? null : adminClient(quorum.adminPassword()));
             broker.awaitReady(timeout);
             return broker;
         } catch (IOException e) {
@@ -146,11 +200,28 @@ public final class LocalBroker implements AutoCloseable {
         p.put("process.roles", "broker,controller");
         p.put("node.id", String.valueOf(nodeId));
         p.put("controller.quorum.voters", quorum.nodes().stream().map(Node::voter).collect(Collectors.joining(",")));
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + node.port() + ",CONTROLLER://127.0.0.1:" + node.controllerPort());
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + node.port());
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        String listener = quorum.secrets() == null ? "PLAINTEXT" : "SASL_PLAINTEXT";
+        p.put("listeners", listener + "://127.0.0.1:" + node.port() + ",CONTROLLER://127.0.0.1:" + node.controllerPort());
+        p.put("advertised.listeners", listener + "://127.0.0.1:" + node.port());
+        p.put("listener.security.protocol.map", listener + ":" + listener + ",CONTROLLER:" + listener);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("inter.broker.listener.name", listener);
+        if (quorum.secrets() != null) {
+            String pw = quorum.adminPassword();
+            // Clients and brokers authenticate with SCRAM (credentials in the cluster metadata, the super user's from the format);
+            // brokers and controllers with PLAIN, whose users are in this configuration (SCRAM needs the metadata they serve).
+            p.put("sasl.enabled.mechanisms", SCRAM);
+            p.put("sasl.mechanism.inter.broker.protocol", SCRAM);
+            p.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required"
+                    + " username=\"" + ADMIN + "\" password=\"" + pw + "\";");
+            p.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+            p.put("sasl.mechanism.controller.protocol", "PLAIN");
+            p.put("listener.name.controller.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                    + " username=\"" + ADMIN + "\" password=\"" + pw + "\" user_" + ADMIN + "=\"" + pw + "\";");
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.put("super.users", "User:" + ADMIN);
+            p.put("allow.everyone.if.no.acl.found", "false");
+        }
         p.put("log.dirs", logDir.toString());
         p.put("metadata.log.dir", metadataDir.toString());
         p.put("auto.create.topics.enable", "false");
@@ -177,7 +248,7 @@ public final class LocalBroker implements AutoCloseable {
         return p;
     }
 
-    private static void format(Path logDir, Path metadataDir, int nodeId, String clusterId) {
+    private static void format(Path logDir, Path metadataDir, int nodeId, String clusterId, List<String> scram) {
         try {
             new Formatter()
                     .setPrintStream(System.err)
@@ -188,6 +259,7 @@ public final class LocalBroker implements AutoCloseable {
                     .setControllerListenerName("CONTROLLER")
                     .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
                     .setIgnoreFormatted(true)
+                    .setScramArguments(scram)
                     .run();
         } catch (Exception e) {
             throw new IllegalStateException("cannot format the broker storage in " + metadataDir.getParent() + ": " + e.getMessage(), e);
@@ -196,6 +268,9 @@ public final class LocalBroker implements AutoCloseable {
 
     private void awaitReady(Duration timeout) {
         Properties p = new Properties();
+        if (adminClient != null) {
+            p.putAll(adminClient);
+        }
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
         try (Admin admin = Admin.create(p)) {
             Waits.until("the local broker on " + bootstrapServers() + " answers", timeout, Waits.quiet(), () -> {
@@ -235,13 +310,16 @@ public final class LocalBroker implements AutoCloseable {
         if (quorum.clusterId() != null) {
             args.addAll(List.of("--cluster-id", quorum.clusterId()));
         }
+        if (quorum.secrets() != null) {
+            args.addAll(List.of("--sasl", quorum.secrets().toString()));
+        }
         return args;
     }
 
     /**
      * Runs a node as a background process of the local platform or of a test: {@code LocalBroker <data-dir> <port>
      * <controller-port>} (a single-node cluster), or {@code LocalBroker <data-dir> --node <id> --quorum
-     * <id:port:controller-port,...> [--cluster-id <id>]} (see {@link #arguments}). Stops cleanly on SIGTERM.
+     * <id:port:controller-port,...> [--cluster-id <id>] [--sasl <secrets-file>]} (see {@link #arguments}). Stops cleanly on SIGTERM.
      */
     public static void main(String[] args) throws InterruptedException {
         LocalBroker broker;
@@ -250,7 +328,7 @@ public final class LocalBroker implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.err.println("usage: LocalBroker <data-dir> <port> <controller-port>"
-                    + " | LocalBroker <data-dir> --node <id> --quorum <id:port:controller-port,...> [--cluster-id <id>]");
+                    + " | LocalBroker <data-dir> --node <id> --quorum <id:port:controller-port,...> [--cluster-id <id>] [--sasl <secrets-file>]");
             System.exit(2);
             return;
         }
@@ -275,6 +353,7 @@ public final class LocalBroker implements AutoCloseable {
         Integer nodeId = null;
         String quorum = null;
         String clusterId = null;
+        Path secrets = null;
         for (int i = 1; i < args.length; i += 2) {
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " needs a value");
@@ -283,12 +362,14 @@ public final class LocalBroker implements AutoCloseable {
                 case "--node" -> nodeId = Integer.parseInt(args[i + 1]);
                 case "--quorum" -> quorum = args[i + 1];
                 case "--cluster-id" -> clusterId = args[i + 1];
+                case "--sasl" -> secrets = Path.of(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         if (nodeId == null || quorum == null) {
             throw new IllegalArgumentException("--node and --quorum are required");
         }
-        return start(Path.of(args[0]), nodeId, Quorum.parse(quorum, clusterId), Duration.ofMinutes(3));
+        Quorum q = Quorum.parse(quorum, clusterId);
+        return start(Path.of(args[0]), nodeId, secrets == null ? q : q.secured(secrets), Duration.ofMinutes(3));
     }
 }
