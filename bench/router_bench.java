@@ -161,7 +161,7 @@ class router_bench implements Callable<Integer> {
     @Option(names = "--max-instances", defaultValue = "3", paramLabel = "N", description = "router instances measured: 1 to N (default ${DEFAULT-VALUE})")
     int maxInstances;
 
-    @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS", description = "the longest one measured run may take (default ${DEFAULT-VALUE})")
+    @Option(names = "--timeout", defaultValue = "1800", paramLabel = "SECONDS", description = "the longest one measured run may take (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Option(names = "--results", defaultValue = "bench/results.md", paramLabel = "FILE",
@@ -388,23 +388,33 @@ class router_bench implements Callable<Integer> {
             say("warm-up (not reported): one router run");
             throughput(Kind.ROUTER, src, "warmup", 1);
 
-            for (Kind k : Kind.values()) {
+            // The copier is the slowest (one JVM per partition): measured last, so that a run cut short still has the rest.
+            for (Kind k : List.of(Kind.ROUTER, Kind.STREAMS_DEFAULTS, Kind.STREAMS_ROUTER_INTERVAL, Kind.PLAIN)) {
                 List<Result> rs = new ArrayList<>();
                 for (int run = 1; run <= runs; run++) {
                     rs.add(throughput(k, src, "run" + run, 1));
                 }
                 report.throughput.add(Result.median(rs));
+                progress(report);
             }
             for (Kind k : Kind.values()) {
                 // The copier ends as soon as it has copied up to the end offset it sees: it cannot follow a live topic.
                 if (k != Kind.COPIER) {
                     report.latency.add(latency(k, latency));
+                    progress(report);
                 }
             }
             for (int i = 1; i <= maxInstances; i++) {
                 report.instances.add(throughput(Kind.ROUTER, src, "instances" + i, i));
+                progress(report);
             }
             report.release = release(quick ? Duration.ofSeconds(5) : Duration.ofSeconds(15));
+            progress(report);
+            List<Result> copier = new ArrayList<>();
+            for (int run = 1; run <= runs; run++) {
+                copier.add(throughput(Kind.COPIER, src, "run" + run, 1));
+            }
+            report.throughput.add(Result.median(copier));
             report.benchHwmKb = status(ProcessHandle.current().pid(), "VmHWM").orElse(0L);
             report.loadAfter = loadAverage();
 
@@ -421,6 +431,12 @@ class router_bench implements Callable<Integer> {
             }
             cleanUp(finished);
         }
+    }
+
+    /** Writes what was measured so far, marked incomplete: a run stopped half-way still leaves its figures. */
+    void progress(Report r) throws IOException {
+        r.loadAfter = loadAverage() + " (so far)";
+        Files.writeString(results, markdown(r));
     }
 
     void startBroker() throws IOException {
@@ -589,20 +605,25 @@ class router_bench implements Callable<Integer> {
     // ------------------------------------------------------------------ throughput
 
     /** The outcome of one throughput run. */
-    record Result(String what, int instances, int processes, Source source, double seconds, long peakRssKb, double cpuSeconds,
+    record Result(String what, int instances, int processes, Source source, double seconds, double startupSeconds, long peakRssKb, double cpuSeconds,
                   double brokerCpuSeconds, long transactions, String note, int runs, double slowest, double fastest) {
 
         /** The run with the median time, with the range of rates and the highest memory over all the runs. */
         static Result median(List<Result> runs) {
             List<Result> byTime = runs.stream().sorted(Comparator.comparingDouble(Result::seconds)).toList();
             Result m = byTime.get((byTime.size() - 1) / 2);
-            return new Result(m.what, m.instances, m.processes, m.source, m.seconds, runs.stream().mapToLong(Result::peakRssKb).max().orElse(0),
+            return new Result(m.what, m.instances, m.processes, m.source, m.seconds, m.startupSeconds, runs.stream().mapToLong(Result::peakRssKb).max().orElse(0),
                     m.cpuSeconds, m.brokerCpuSeconds, m.transactions, m.note, runs.size(),
                     byTime.get(byTime.size() - 1).recordsPerSecond(), byTime.get(0).recordsPerSecond());
         }
 
         double recordsPerSecond() {
             return source.records() / seconds;
+        }
+
+        /** The rate from the first committed offset to the end: JVM start-up and group join left out. */
+        double recordsPerSecondAfterStartup() {
+            return source.records() / (seconds - startupSeconds);
         }
 
         double megabytesPerSecond() {
@@ -629,7 +650,7 @@ class router_bench implements Callable<Integer> {
         Check c = check(what, r, 0, src.records());
         long txns = commits(r.transactionalIdPart(), wall0, wall1 + 5_000);
         String note = String.format(Locale.ROOT, "%,d records in %s, %s", c.records(), String.join(" + ", r.outputs()), c.split());
-        Result res = new Result(what, instances, kind == Kind.COPIER ? src.partitions() : instances, src, (w.done - t0) / 1e9,
+        Result res = new Result(what, instances, kind == Kind.COPIER ? src.partitions() : instances, src, (w.done - t0) / 1e9, (w.firstCommit - t0) / 1e9,
                 w.peakHwmKb(), w.cpuSeconds(), (brokerCpu1 - brokerCpu0) / (double) CLOCK_TICKS, txns, note, 1, 0, 0);
         say(String.format(Locale.ROOT, "  %s: %,d records in %.1f s: %,.0f records/s, peak RSS %d MB, %,d transactions, broker CPU %.1f s",
                 what, src.records(), res.seconds(), res.recordsPerSecond(), mb(res.peakRssKb()), txns, res.brokerCpuSeconds()));
@@ -639,6 +660,7 @@ class router_bench implements Callable<Integer> {
     /** What was seen while a run ran: when it was done, resident memory and CPU of its processes. */
     static final class Watch {
         long done = -1;
+        long firstCommit = -1;
         final Map<Long, Long> hwmKb = new HashMap<>();
         final Map<Long, Long> cpuTicks = new HashMap<>();
 
@@ -676,8 +698,14 @@ class router_bench implements Callable<Integer> {
                 done += Math.min(c, e.getValue());
                 all &= c >= e.getValue();
             }
+            if (done > 0 && w.firstCommit < 0) {
+                w.firstCommit = now;
+            }
             if (all) {
                 w.done = now;
+                if (w.firstCommit < 0) {
+                    w.firstCommit = now;
+                }
                 w.sample(r.processes().get());
                 return w;
             }
@@ -1327,21 +1355,8 @@ class router_bench implements Callable<Integer> {
         return met ? "met" : "NOT met";
     }
 
-    String markdown(Report r) {
-        StringBuilder md = new StringBuilder();
-        md.append("# Router benchmark, side by side\n\n");
-        md.append("Date: ").append(r.date).append(".\n\n");
-        md.append("Command (from the repository root):\n\n```\n").append(command()).append("\n```\n\n");
-        md.append("Machine: ").append(r.machine).append(".\n");
-        md.append("Load average (1, 5, 15 min; other work on the machine shares its cores): ").append(r.loadBefore)
-                .append(" before the run, ").append(r.loadAfter).append(" after.\n\n");
-        md.append("Router commit interval: ").append(routerIntervalArgs.isEmpty()
-                ? "the router of this checkout has no commit-interval option (none of " + String.join(", ", ROUTER_COMMIT_INTERVAL_OPTIONS)
-                        + "): it ran with its own transactions (one per poll); the second Kafka Streams run used commit.interval.ms="
-                        + routerCommitIntervalMs + " (`--router-commit-interval-ms`), which is also Kafka Streams' default under exactly_once_v2"
-                : "the router ran with `" + String.join(" ", routerIntervalArgs) + "`, the second Kafka Streams run with commit.interval.ms="
-                        + routerCommitIntervalMs).append(".\n\n");
-
+    /** The ratios the targets name, from a complete run. */
+    void targets(StringBuilder md, Report r) {
         Result router = throughputOf(r, Kind.ROUTER);
         Result streams = throughputOf(r, Kind.STREAMS_DEFAULTS);
         Result plain = throughputOf(r, Kind.PLAIN);
@@ -1371,16 +1386,41 @@ class router_bench implements Callable<Integer> {
                 "met (each id once)"});
         table(md, new String[]{"TARGET", "WANTED", "THIS RUN", "VERDICT"}, targets);
 
+    }
+
+    String markdown(Report r) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Router benchmark, side by side\n\n");
+        md.append("Date: ").append(r.date).append(".\n\n");
+        md.append("Command (from the repository root):\n\n```\n").append(command()).append("\n```\n\n");
+        md.append("Machine: ").append(r.machine).append(".\n");
+        md.append("Load average (1, 5, 15 min; other work on the machine shares its cores): ").append(r.loadBefore)
+                .append(" before the run, ").append(r.loadAfter).append(" after.\n\n");
+        md.append("Router commit interval: ").append(routerIntervalArgs.isEmpty()
+                ? "the router of this checkout has no commit-interval option (none of " + String.join(", ", ROUTER_COMMIT_INTERVAL_OPTIONS)
+                        + "): it ran with its own transactions (one per poll); the second Kafka Streams run used commit.interval.ms="
+                        + routerCommitIntervalMs + " (`--router-commit-interval-ms`), which is also Kafka Streams' default under exactly_once_v2"
+                : "the router ran with `" + String.join(" ", routerIntervalArgs) + "`, the second Kafka Streams run with commit.interval.ms="
+                        + routerCommitIntervalMs).append(".\n\n");
+
+        if (r.release == null) {
+            md.append("**INCOMPLETE: the run is still going or stopped early; only the sections below were measured.**\n\n");
+        } else {
+            targets(md, r);
+        }
+        Result plain = r.throughput.stream().filter(x -> x.what().equals(Kind.PLAIN.label)).findFirst().orElse(null);
+
         md.append(String.format(Locale.ROOT, "## Throughput: %,d records of %,d bytes, %d partitions%n%n", r.records, recordSize, partitions));
         List<String[]> rows = new ArrayList<>();
         for (Result x : r.throughput) {
-            rows.add(new String[]{x.what(), String.valueOf(x.processes()), f1(x.seconds()), f0(x.recordsPerSecond()),
+            rows.add(new String[]{x.what(), String.valueOf(x.processes()), f1(x.seconds()), f1(x.startupSeconds()), f0(x.recordsPerSecond()),
+                    f0(x.recordsPerSecondAfterStartup()),
                     x.runs() > 1 ? f0(x.slowest()) + "–" + f0(x.fastest()) : "-", f1(x.megabytesPerSecond()),
-                    f2(x.recordsPerSecond() / plain.recordsPerSecond()), String.valueOf(x.transactions()),
+                    plain == null ? "-" : f2(x.recordsPerSecond() / plain.recordsPerSecond()), String.valueOf(x.transactions()),
                     x.transactions() == 0 ? "-" : f0((double) x.source().records() / x.transactions()), f1(x.cpuSeconds()), f1(x.brokerCpuSeconds()),
                     String.valueOf(mb(x.peakRssKb()))});
         }
-        table(md, new String[]{"CONTENDER", "PROCESSES", "SECONDS", "RECORDS/S", "RANGE", "MB/S", "× PLAIN", "TRANSACTIONS",
+        table(md, new String[]{"CONTENDER", "PROCESSES", "SECONDS", "TO FIRST COMMIT S", "RECORDS/S", "AFTER FIRST COMMIT", "RANGE", "MB/S", "× PLAIN", "TRANSACTIONS",
                 "RECORDS/TXN", "CPU S", "BROKER CPU S", "PEAK RSS MB"}, rows);
 
         md.append(String.format(Locale.ROOT, "## Latency at a fixed %,d records/s for %d s%n%n", rate, r.latencySeconds));
@@ -1396,17 +1436,20 @@ class router_bench implements Callable<Integer> {
         md.append("## Router instances (same topic, one context each)\n\n");
         rows = new ArrayList<>();
         for (Result x : r.instances) {
+            Result one = r.instances.get(0);
             rows.add(new String[]{String.valueOf(x.instances()), f1(x.seconds()), f0(x.recordsPerSecond()), f2(x.recordsPerSecond() / one.recordsPerSecond()),
                     String.valueOf(x.transactions()), String.valueOf(mb(x.peakRssKb())), "each id once"});
         }
         table(md, new String[]{"INSTANCES", "SECONDS", "RECORDS/S (TOTAL)", "× 1 INSTANCE", "TRANSACTIONS", "PEAK RSS MB (ONE)", "CHECK"}, rows);
 
-        md.append(String.format(Locale.ROOT, "## A release under load (%,d records/s)%n%n", rate));
-        table(md, new String[]{"COMMAND", "SECONDS"}, List.of(
-                new String[]{"migration.java 0.5", f2(r.release.migrationSeconds())},
-                new String[]{"update_rate.java 0.9 --drain", f2(r.release.drainSeconds())},
-                new String[]{"promote.java", f2(r.release.promoteSeconds())}));
-        md.append("Check: ").append(r.release.note()).append(".\n\n");
+        if (r.release != null) {
+            md.append(String.format(Locale.ROOT, "## A release under load (%,d records/s)%n%n", rate));
+            table(md, new String[]{"COMMAND", "SECONDS"}, List.of(
+                    new String[]{"migration.java 0.5", f2(r.release.migrationSeconds())},
+                    new String[]{"update_rate.java 0.9 --drain", f2(r.release.drainSeconds())},
+                    new String[]{"promote.java", f2(r.release.promoteSeconds())}));
+            md.append("Check: ").append(r.release.note()).append(".\n\n");
+        }
 
         md.append("## Notes per run\n\n");
         for (Result x : r.throughput) {
@@ -1438,7 +1481,9 @@ class router_bench implements Callable<Integer> {
                 + "up to the end offset of its partition, so it is measured on the filled topic only, not at a fixed rate.\n");
         md.append("- Throughput: the topic filled first (not timed), one router run not reported (warm-up), then each contender "
                 + (runs == 1 ? "once" : runs + " times (the table shows the median, RANGE the slowest and fastest)") + ": SECONDS from "
-                + "starting its JVMs until its group's committed offsets reach the end of the topic (JVM start-up included).\n");
+                + "starting its JVMs until its group's committed offsets reach the end of the topic (JVM start-up included); TO FIRST COMMIT S "
+                + "until its first committed offset; AFTER FIRST COMMIT all records over the time from the first committed offset to the end "
+                + "(start-up and group join left out). The targets use RECORDS/S.\n");
         md.append("- Latency: each contender on a fresh topic, fed at " + rate + " records/s by a producer in the bench JVM (acks=all, "
                 + "idempotent, linger.ms=1); after its first output record and 5 s more, " + r.latencySeconds + " s are measured: the "
                 + "latency of a record is the time a read_committed consumer in the bench JVM received it minus its send time in the value "
