@@ -167,13 +167,6 @@ final class Chromium implements AutoCloseable {
         } catch (Exception ignored) {
             // the process goes anyway
         }
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        PrometheusServer.stop(process);
     }
 }

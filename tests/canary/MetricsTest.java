@@ -181,20 +181,7 @@ class MetricsTest {
     }
 
     static Context context(Path dir, String metricsYaml) throws IOException {
-        Path f = dir.resolve("ctx.yaml");
-        Files.writeString(f, """
-                name: orders-demo
-                topic: orders
-                platform: existing
-                kafka:
-                  bootstrap_servers: 127.0.0.1:1
-                legacy:
-                  group: service_v1
-                  run: ["./svc"]
-                new:
-                  group: service_v2
-                  run: ["./svc"]
-                """ + metricsYaml);
+        Path f = canary.release.MinimalContext.write(dir, "orders-demo", metricsYaml);
         return Context.load(f);
     }
 

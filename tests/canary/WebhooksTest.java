@@ -77,20 +77,7 @@ class WebhooksTest {
     }
 
     Path context(String notifications) throws Exception {
-        Path f = dir.resolve("ctx.yaml");
-        Files.writeString(f, """
-                name: orders-canary
-                topic: orders
-                platform: existing
-                kafka:
-                  bootstrap_servers: 127.0.0.1:1
-                legacy:
-                  group: service_v1
-                  run: ["./svc"]
-                new:
-                  group: service_v2
-                  run: ["./svc"]
-                """ + notifications);
+        Path f = canary.release.MinimalContext.write(dir, "orders-canary", notifications);
         return f;
     }
 

@@ -372,20 +372,7 @@ final class Fakes {
         final Liveness liveness = (step, now) -> !deadPids.contains(step.pid());
 
         World(Path dir, String extraYaml, UnaryOperator<String> reword) throws java.io.IOException {
-            Path f = dir.resolve("ctx.yaml");
-            Files.writeString(f, """
-                    name: fake
-                    topic: orders
-                    platform: existing
-                    kafka:
-                      bootstrap_servers: 127.0.0.1:1
-                    legacy:
-                      group: service_v1
-                      run: ["./svc"]
-                    new:
-                      group: service_v2
-                      run: ["./svc"]
-                    """ + extraYaml);
+            Path f = MinimalContext.write(dir, "fake", extraYaml);
             ctx = Context.load(f, Map.<String, String>of()::get);
             store = new Store(clock, reword);
             engine.stored = () -> store.state;

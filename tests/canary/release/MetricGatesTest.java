@@ -57,19 +57,7 @@ class MetricGatesTest {
     class The_plan {
 
         RolloutPlan plan(String gatesYaml) throws IOException {
-            Path f = dir.resolve("ctx.yaml");
-            Files.writeString(f, """
-                    name: fake
-                    topic: orders
-                    platform: existing
-                    kafka:
-                      bootstrap_servers: 127.0.0.1:1
-                    legacy:
-                      group: service_v1
-                      run: ["./svc"]
-                    new:
-                      group: service_v2
-                      run: ["./svc"]
+            Path f = MinimalContext.write(dir, "fake", """
                     rollout:
                       steps:
                         - share: 0.1
