@@ -4,7 +4,7 @@ package canary.cli;
  * The live page {@code status.java --serve} serves: plain HTML, CSS and a small script, in this text block so that every
  * script gets it through {@code //SOURCES} (no resource file, no build step, nothing fetched from the internet). The script
  * polls {@code /api/status} every second and draws its charts as inline SVG. Elements the tests read: {@code #phase},
- * {@code #share}, {@code #health}, {@code #updated}.
+ * {@code #share}, {@code #health}, {@code #updated}; with actions allowed, {@code #pause} or {@code #resume} shows.
  */
 final class LivePage {
 
@@ -66,7 +66,7 @@ final class LivePage {
               <section><h2>Rollout plan</h2><div id="plan" class="muted">no rollout plan in the context</div></section>
               <section id="actions-box" hidden><h2>Actions</h2><div id="actions">
                 <p><input id="token" type="password" placeholder="token printed by status.java --allow-actions" autocomplete="off"></p>
-                <button id="promote">Promote</button><button id="rollback" class="danger">Roll back</button>
+                <button id="promote">Promote</button><button id="rollback" class="danger">Roll back</button><button id="pause" hidden>Pause</button><button id="resume" hidden>Resume</button>
                 <pre id="action-result" class="muted"></pre></div></section>
               <section class="wide"><h2>History</h2><table id="history"></table></section>
             </main>
@@ -143,6 +143,7 @@ final class LivePage {
                 const g = d.last_gate;
                 $("plan").innerHTML = "<table><tr><th>step</th><th>what</th><th>hold</th></tr>" + plan.steps.map(s => "<tr" + (s.step === plan.current_step ? ' class="current"' : "")
                     + "><td>" + s.step + (s.step === plan.current_step ? " ◀" : "") + "</td><td>" + esc(s.describe) + "</td><td>" + esc(s.hold || "") + "</td></tr>").join("") + "</table>"
+                  + (plan.paused ? '<p id="paused"><b>paused</b> by ' + esc(plan.paused_by) + " at " + esc(plan.paused_at) + ": rollout.java runs change nothing until resumed</p>" : "")
                   + "<p>" + (plan.current_step == null ? "not routing" : "at step " + plan.current_step + (plan.on_plan ? "" : " (share set outside the plan)")
                     + (plan.hold_left_seconds == null ? "" : ", hold left " + dur(plan.hold_left_seconds))) + "; on failure " + esc(plan.on_failure) + "</p>"
                   + "<p>gates:</p><ul>" + plan.gates.map(x => "<li>" + esc(x) + "</li>").join("") + "</ul>"
@@ -150,6 +151,9 @@ final class LivePage {
                     : "<b>gate " + esc(g.gate) + " failed</b> at " + esc(g.at) + " (step " + (g.step + 1) + "): " + esc(g.reason)) : "none yet") + "</p>";
               }
               $("actions-box").hidden = !d.actions_allowed;
+              const paused = !!(plan && plan.paused);
+              $("pause").hidden = !d.actions_allowed || paused || d.phase !== "routing";
+              $("resume").hidden = !d.actions_allowed || !paused;
               table($("history"), ["time", "user", "host", "command", "change", "share"], (d.history || []).slice().reverse().map(h => "<tr><td>" + esc(h.at)
                 + "</td><td>" + esc(h.user) + "</td><td>" + esc(h.host) + "</td><td>" + esc(h.command) + "</td><td>" + esc(h.what) + "</td><td class=n>"
                 + (h.share == null ? "" : pct(h.share)) + "</td></tr>"));
@@ -165,7 +169,7 @@ final class LivePage {
               setTimeout(poll, 1000);
             }
             async function act(name) {
-              if (!confirm(name + " the release now?")) return;
+              if (!confirm(name + (name === "pause" || name === "resume" ? " the rollout now?" : " the release now?"))) return;
               $("action-result").textContent = name + " running…";
               const r = await fetch("/api/action/" + name, {method: "POST", headers: {"X-Canary-Token": $("token").value}});
               const text = await r.text();
@@ -175,6 +179,8 @@ final class LivePage {
             }
             $("promote").onclick = () => act("promote");
             $("rollback").onclick = () => act("rollback");
+            $("pause").onclick = () => act("pause");
+            $("resume").onclick = () => act("resume");
             poll();
             </script>
             </body>

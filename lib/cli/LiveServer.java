@@ -39,13 +39,16 @@ import canary.release.Rollout;
  * {@code status --output json --history} plus what the page draws: routed records per version sampled by this server while
  * it runs, the share over time from the state's history, and the rollout plan with its current step, hold time left and last
  * gate result. A sampler thread measures every interval; requests only read its last snapshot, so any number of open pages
- * cost the cluster nothing more. With actions allowed, {@code POST /api/action/promote} and {@code /api/action/rollback}
- * run the same commands as promote.java and rollback.java, and only with the token printed at start.
+ * cost the cluster nothing more. With actions allowed, {@code POST /api/action/promote}, {@code /api/action/rollback},
+ * {@code /api/action/pause} and {@code /api/action/resume} run the same commands as promote.java, rollback.java and
+ * rollout.java --pause / --resume, and only with the token printed at start.
  */
 final class LiveServer implements AutoCloseable {
 
     /** The header that carries the action token. */
     static final String TOKEN_HEADER = "X-Canary-Token";
+    /** The actions of the page: promote.java, rollback.java, rollout.java --pause and rollout.java --resume. */
+    static final List<String> ACTIONS = List.of("promote", "rollback", "pause", "resume");
     /** Routed-records samples kept (at the default interval of 5 s: an hour). */
     static final int SAMPLES = 720;
 
@@ -178,6 +181,12 @@ final class LiveServer implements AutoCloseable {
         }
         p.putPOJO("gates", plan.gates().describe());
         p.put("on_failure", plan.onFailure().word);
+        MigrationState.Pause paused = state.map(MigrationState::paused).orElse(null);
+        p.put("paused", paused != null);
+        if (paused != null) {
+            p.put("paused_by", paused.by());
+            p.put("paused_at", paused.at().toString());
+        }
         if (state.isPresent() && state.get().phase() == MigrationState.Phase.ROUTING) {
             Rollout.Position pos = Rollout.locate(plan, state.get());
             p.put("current_step", pos.step() + 1);
@@ -224,8 +233,8 @@ final class LiveServer implements AutoCloseable {
             send(x, 403, "text/plain; charset=utf-8", "wrong or missing token (header " + TOKEN_HEADER + "): use the one status.java printed at start\n");
             return;
         }
-        if (!List.of("promote", "rollback").contains(name)) {
-            send(x, 404, "text/plain; charset=utf-8", "unknown action '" + name + "': promote or rollback\n");
+        if (!ACTIONS.contains(name)) {
+            send(x, 404, "text/plain; charset=utf-8", "unknown action '" + name + "': promote, rollback, pause or resume\n");
             return;
         }
         err.println("status --serve: " + name + " asked from " + x.getRemoteAddress().getAddress().getHostAddress());
@@ -255,7 +264,7 @@ final class LiveServer implements AutoCloseable {
         }
     }
 
-    /** Runs {@code command} (promote or rollback) in this JVM as its script does, capturing its output. */
+    /** Runs {@code command} (promote, rollback or rollout) in this JVM as its script does, capturing its output. */
     static ActionResult runCommand(Supplier<ContextCommand> command, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -54,7 +54,7 @@ public final class StatusCommand extends ContextCommand {
             description = "address --serve listens on (default ${DEFAULT-VALUE}: this host only; 0.0.0.0: every interface)")
     String bind;
 
-    @Option(names = "--allow-actions", description = "with --serve: show promote and rollback buttons, which need the token printed at start")
+    @Option(names = "--allow-actions", description = "with --serve: show promote, rollback and pause/resume buttons, which need the token printed at start")
     boolean allowActions;
 
     @Override
@@ -102,8 +102,11 @@ public final class StatusCommand extends ContextCommand {
         String token = allowActions ? LiveServer.newToken() : null;
         String file = contextFile.toString();
         String wait = canary.common.Durations.compact(timeout);
-        LiveServer.Actions actions = name -> LiveServer.runCommand(() -> (name.equals("promote") ? new PromoteCommand() : new RollbackCommand())
-                .wiring(wiring), file, "--timeout", wait);
+        LiveServer.Actions actions = name -> switch (name) {
+            case "pause", "resume" -> LiveServer.runCommand(() -> new RolloutCommand().wiring(wiring), file, "--" + name, "--timeout", wait);
+            default -> LiveServer.runCommand(() -> (name.equals("promote") ? new PromoteCommand() : new RollbackCommand())
+                    .wiring(wiring), file, "--timeout", wait);
+        };
         LiveServer server;
         try {
             server = new LiveServer(s, address, timeout, interval, token, actions, err());

@@ -251,6 +251,13 @@ public record StatusReport(
         }
         out.println("versions  legacy " + legacyGroup + ": " + versionMembers.get(Role.LEGACY) + " member(s); new " + newGroup + ": "
                 + versionMembers.get(Role.NEW) + " member(s)");
+        if (rollout != null && phase != null && phase.active()) {
+            String at = rollout.step() < 0 ? "" : "step " + (rollout.step() + 1) + " of " + rollout.steps()
+                    + (rollout.since() == null ? "" : " since " + rollout.since());
+            MigrationState.Pause p = rollout.paused();
+            out.println("rollout   " + (p == null ? at : "paused by " + p.by() + " at " + p.at() + " (rollout.java --resume continues it)"
+                    + (at.isEmpty() ? "" : "; " + at)));
+        }
         if (step != null && !problems.stream().anyMatch(x -> x.contains("interrupted"))) {
             out.println("step      in progress: " + step.describe());
         }

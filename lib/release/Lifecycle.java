@@ -68,6 +68,11 @@ public final class Lifecycle {
         this.timeout = timeout;
     }
 
+    /** Who runs the steps of this process. */
+    public Operator operator() {
+        return operator;
+    }
+
     // ------------------------------------------------------------------ steps in progress
 
     /** This process running {@code kind}, as the state records it until the step ends. */

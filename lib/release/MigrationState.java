@@ -123,9 +123,36 @@ public record MigrationState(
 
     /**
      * The rollout plan step a release is at: step {@code step} (0-based) of a plan of {@code steps}
-     * steps, whose hold counts from {@code since}. Only rollout.java writes it.
+     * steps, whose hold counts from {@code since}, and whether an operator paused the rollout ({@code paused}: null when not; a
+     * state written before pauses existed reads as not paused). Only rollout.java writes it. A pause recorded before any
+     * rollout run has no step: {@code step} -1, {@code steps} 0, {@code since} null.
      */
-    public record RolloutStep(int step, int steps, Instant since) {
+    public record RolloutStep(int step, int steps, Instant since, Pause paused) {
+        @JsonCreator
+        public RolloutStep {
+        }
+
+        public RolloutStep(int step, int steps, Instant since) {
+            this(step, steps, since, null);
+        }
+
+        public RolloutStep withPaused(Pause p) {
+            return new RolloutStep(step, steps, since, p);
+        }
+
+        /** This record only carries a pause (written by rollout.java --pause before any rollout run). */
+        boolean onlyPause() {
+            return step < 0 && steps == 0 && since == null;
+        }
+    }
+
+    /** Who paused a rollout ({@code user@host}) and when: while paused, rollout.java does not advance the plan. */
+    public record Pause(String by, Instant at) {
+    }
+
+    /** The rollout's pause, or null when it is not paused. */
+    public Pause paused() {
+        return rollout == null ? null : rollout.paused();
     }
 
     /** One evaluation of the rollout gates before an advance: the first gate that failed (or all passed), why, at which step. */

@@ -174,6 +174,12 @@ public final class Rollout {
     }
 
     private int advance(MigrationState st, boolean dryRun) {
+        MigrationState.Pause paused = st.paused();
+        if (paused != null) {
+            // An operator paused the plan's advance: this run changes nothing, as a hold.
+            line((dryRun ? "dry run: " : "") + pausedLine(paused));
+            return GATE_FAILED;
+        }
         Position pos = locate(plan, st);
         String at = where(pos, st);
         int next = pos.step() + 1;
@@ -381,6 +387,51 @@ public final class Rollout {
                     + flag + ": holds and gates skipped)");
         }
         return lifecycle.handOver(to, dryRun);
+    }
+
+    // ------------------------------------------------------------------ pause
+
+    /** The line of a run while paused. */
+    static String pausedLine(MigrationState.Pause p) {
+        return "rollout paused by " + p.by() + " at " + p.at() + ": rollout.java --resume continues it";
+    }
+
+    /**
+     * Pauses the rollout of a routing release: later runs change nothing until {@link #resume()}. Only the plan's automatic
+     * advance stops: update_rate, promote and rollback by hand still work. One write of the state.
+     */
+    public int pause() {
+        MigrationState st = store.read().orElseThrow(() -> new UserException("no migration for context '" + ctx.name()
+                + "': no rollout to pause"));
+        if (st.phase() != Phase.ROUTING) {
+            throw new UserException("no rollout under way to pause: the release is " + st.phase().word() + " (" + Lifecycle.when(st) + ")");
+        }
+        if (st.paused() != null) {
+            throw new UserException("already " + pausedLine(st.paused()));
+        }
+        Operator op = lifecycle.operator();
+        Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+        MigrationState.Pause p = new MigrationState.Pause(op.user() + "@" + op.host(), now);
+        MigrationState.RolloutStep r = st.rollout() == null ? new MigrationState.RolloutStep(-1, 0, null) : st.rollout();
+        store.write(st.version(), st.withRollout(r.withPaused(p)), "rollout paused by " + p.by());
+        line("rollout paused at " + routing(st.share(), st.rules()) + ": rollout.java runs change nothing until rollout.java --resume");
+        return OK;
+    }
+
+    /** Resumes a paused rollout: the next run advances as the plan says (the hold counts from the step's start, pause included). */
+    public int resume() {
+        MigrationState st = store.read().orElseThrow(() -> new UserException("no migration for context '" + ctx.name()
+                + "': no rollout to resume"));
+        MigrationState.Pause p = st.paused();
+        if (p == null) {
+            throw new UserException("the rollout is not paused: nothing to resume");
+        }
+        MigrationState.RolloutStep r = st.rollout();
+        Operator op = lifecycle.operator();
+        store.write(st.version(), st.withRollout(r.onlyPause() ? null : r.withPaused(null)),
+                "rollout resumed by " + op.user() + "@" + op.host() + " (paused by " + p.by() + " at " + p.at() + ")");
+        line("rollout resumed" + (st.phase() == Phase.ROUTING ? ": the next rollout.java run advances as the plan says" : ""));
+        return OK;
     }
 
     // ------------------------------------------------------------------ where a release stands

@@ -134,6 +134,46 @@ class CommandsOnFakesTest {
     }
 
     @Test
+    void rollout_pause_and_resume_from_the_command_line_and_status_shows_the_pause_as_healthy() throws Exception {
+        World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n    - promote\n  gates:\n    check_data: false\n",
+                UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        Run none = run(w, new RolloutCommand(), ctx, "--pause");
+        assertEquals(2, none.code(), none.out());
+        assertTrue(none.err().contains("no rollout to pause"), none.err());
+        run(w, new RolloutCommand(), ctx);
+        Run both = run(w, new RolloutCommand(), ctx, "--pause", "--resume");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+        assertEquals(2, run(w, new RolloutCommand(), ctx, "--pause", "--dry-run").code());
+        assertEquals(2, run(w, new RolloutCommand(), ctx, "--pause", "--abort").code());
+        assertEquals(null, w.store.state.paused(), "nothing was changed");
+
+        Run paused = run(w, new RolloutCommand(), ctx, "--pause");
+        assertEquals(0, paused.code(), paused.err());
+        w.clock.advance(Duration.ofMinutes(11));
+        Run held = run(w, new RolloutCommand(), ctx);
+        assertEquals(1, held.code(), held.out());
+        assertTrue(held.out().contains("fake: rollout paused by ops@host at 2030-01-01T10:00:00Z: rollout.java --resume continues it"), held.out());
+        assertEquals(MigrationState.Phase.ROUTING, w.store.state.phase());
+
+        Run status = run(w, new StatusCommand(), ctx);
+        assertEquals(0, status.code(), "a paused rollout is not degraded: " + status.out());
+        assertTrue(status.out().contains("rollout   paused by ops@host at 2030-01-01T10:00:00Z (rollout.java --resume continues it); step 1 of 2"),
+                status.out());
+        Run json = run(w, new StatusCommand(), ctx, "--output", "json");
+        assertEquals("ops@host", new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get("rollout").get("paused").get("by").asText(),
+                json.out());
+
+        Run twice = run(w, new RolloutCommand(), ctx, "--pause");
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("already rollout paused by ops@host"), twice.err());
+        assertEquals(0, run(w, new RolloutCommand(), ctx, "--resume").code());
+        assertTrue(run(w, new RolloutCommand(), ctx).out().contains("promoting (step 2 of 2)"));
+        assertEquals(MigrationState.Phase.PROMOTED, w.store.state.phase());
+    }
+
+    @Test
     void a_rollout_run_from_cron_skips_while_another_command_holds_the_host_lock() throws Exception {
         World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n", UnaryOperator.identity());
         try (LocalLock busy = LocalLock.acquire(w.ctx.stateDir(), w.ctx.name(), "an operator's promote")) {

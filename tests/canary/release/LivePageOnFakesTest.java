@@ -1,6 +1,7 @@
 package canary.release;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -74,6 +75,15 @@ class LivePageOnFakesTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** The plan in the page's JSON (missing when the server does not answer yet). */
+    private JsonNode plan(Served s) {
+        try {
+            return new ObjectMapper().readTree(get(s.url() + "api/status").body()).path("plan");
+        } catch (Exception e) {
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        }
+    }
+
     @Test
     void should_serve_the_page_and_the_status_json_and_refuse_actions_when_read_only() throws Exception {
         World w = new World(dir, "", UnaryOperator.identity());
@@ -118,6 +128,42 @@ class LivePageOnFakesTest {
             assertEquals(0, result.get("exit_code").asInt());
             assertEquals(MigrationState.Phase.PROMOTED, w.store.state.phase());
             assertTrue(result.get("out").asText().contains("promoted"), "promote.java's command ran: " + result);
+        } finally {
+            s.thread().interrupt();
+            s.thread().join(10_000);
+        }
+    }
+
+    @Test
+    void should_pause_and_resume_the_rollout_from_the_page_only_with_the_token() throws Exception {
+        World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n    - promote\n  gates:\n    check_data: false\n",
+                UnaryOperator.identity());
+        w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false);
+        Served s = serve(w, "--allow-actions");
+        try {
+            String page = get(s.url()).body();
+            assertTrue(page.contains("id=\"pause\"") && page.contains("id=\"resume\""), "the page has the buttons");
+            assertEquals(403, post(s.url() + "api/action/pause", null).statusCode());
+            assertEquals(403, post(s.url() + "api/action/pause", "0".repeat(32)).statusCode());
+            assertNull(w.store.state.paused(), "nothing changed");
+            HttpResponse<String> paused = post(s.url() + "api/action/pause", s.token());
+            assertEquals(200, paused.statusCode(), paused.body());
+            assertTrue(new ObjectMapper().readTree(paused.body()).get("out").asText().contains("rollout paused"), paused.body());
+            assertEquals("ops@host", w.store.state.paused().by());
+            Waits.until("the page's JSON says paused", Duration.ofSeconds(10), Waits.quiet(), () -> {
+                JsonNode plan = plan(s);
+                return plan.path("paused").asBoolean() && "ops@host".equals(plan.path("paused_by").asText());
+            });
+            HttpResponse<String> twice = post(s.url() + "api/action/pause", s.token());
+            assertEquals(409, twice.statusCode(), twice.body());
+            assertEquals(2, new ObjectMapper().readTree(twice.body()).get("exit_code").asInt());
+            assertEquals(403, post(s.url() + "api/action/resume", null).statusCode());
+            assertTrue(w.store.state.paused() != null, "still paused");
+            HttpResponse<String> resumed = post(s.url() + "api/action/resume", s.token());
+            assertEquals(200, resumed.statusCode(), resumed.body());
+            assertNull(w.store.state.paused());
+            Waits.until("the page's JSON says not paused", Duration.ofSeconds(10), Waits.quiet(),
+                    () -> plan(s).has("paused") && !plan(s).get("paused").asBoolean());
         } finally {
             s.thread().interrupt();
             s.thread().join(10_000);

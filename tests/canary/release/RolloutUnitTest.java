@@ -2,6 +2,7 @@ package canary.release;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -12,12 +13,15 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import canary.common.Json;
+import canary.common.UserException;
 import canary.context.Role;
 import canary.context.RolloutPlan;
 import canary.release.Fakes.FakeCluster;
@@ -87,6 +91,84 @@ class RolloutUnitTest {
         w.clock.advance(Duration.ofMinutes(31));
         run();
         assertEquals(0.5, w.store.state.share());
+    }
+
+    @Nested
+    class Pausing {
+
+        @Test
+        void a_paused_rollout_holds_and_changes_nothing_until_resumed() throws Exception {
+            run();
+            w.takeOutput();
+            assertEquals(Rollout.OK, rollout(w).pause());
+            MigrationState.Pause p = w.store.state.paused();
+            assertEquals(new MigrationState.Pause("ops@host", w.clock.instant()), p);
+            assertEquals("rollout paused by ops@host", w.store.state.lastChange().what());
+            assertEquals(new MigrationState.RolloutStep(0, 3, w.clock.instant(), p), w.store.state.rollout(), "the step is kept");
+            // In the state topic: read back the same, and a state written before pauses existed reads as not paused.
+            assertEquals(w.store.state, Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(w.store.state), MigrationState.class));
+            ObjectNode old = Json.MAPPER.valueToTree(w.store.state);
+            ((ObjectNode) old.get("rollout")).remove("paused");
+            assertNull(Json.MAPPER.treeToValue(old, MigrationState.class).paused());
+
+            long version = w.store.state.version();
+            w.clock.advance(Duration.ofMinutes(31));
+            String out = runOut(Rollout.GATE_FAILED);
+            assertTrue(out.trim().endsWith(": rollout paused by ops@host at " + p.at() + ": rollout.java --resume continues it"), out);
+            assertEquals(1, out.trim().lines().count(), out);
+            assertEquals(version, w.store.state.version(), "a paused run writes nothing");
+            assertEquals(0.1, w.store.state.share());
+            assertTrue(probed.isEmpty(), "no gate is evaluated while paused");
+
+            assertEquals(Rollout.OK, rollout(w).resume());
+            assertNull(w.store.state.paused());
+            assertEquals(new MigrationState.RolloutStep(0, 3, p.at()), w.store.state.rollout());
+            assertTrue(w.store.state.lastChange().what().startsWith("rollout resumed by ops@host"), w.store.state.lastChange().what());
+            out = runOut(0);
+            assertTrue(out.contains("advancing to 50 % (step 2 of 3"), out);
+            assertEquals(0.5, w.store.state.share());
+        }
+
+        @Test
+        void the_share_can_still_be_set_by_hand_while_paused() {
+            run();
+            rollout(w).pause();
+            w.lifecycle.updateRouting(RouteRequest.of(0.3, List.of()), false, false);
+            assertEquals(0.3, w.store.state.share());
+            assertTrue(w.store.state.paused() != null, "still paused");
+            runOut(Rollout.GATE_FAILED);
+            assertEquals(0.3, w.store.state.share());
+        }
+
+        @Test
+        void a_pause_before_any_rollout_run_is_undone_by_resume() {
+            w.lifecycle.migrate(0.1, Lifecycle.MissingOffsets.FAIL, false, false);
+            assertNull(w.store.state.rollout());
+            rollout(w).pause();
+            assertTrue(w.store.state.paused() != null);
+            runOut(Rollout.GATE_FAILED);
+            rollout(w).resume();
+            assertNull(w.store.state.rollout(), "nothing left of the pause");
+        }
+
+        @Test
+        void pausing_twice_without_a_rollout_or_resuming_what_is_not_paused_is_refused() {
+            UserException none = assertThrows(UserException.class, () -> rollout(w).pause());
+            assertEquals("no migration for context '" + w.ctx.name() + "': no rollout to pause", none.getMessage());
+            assertEquals(UserException.BAD_INPUT, none.exitCode());
+            run();
+            UserException notPaused = assertThrows(UserException.class, () -> rollout(w).resume());
+            assertEquals("the rollout is not paused: nothing to resume", notPaused.getMessage());
+            rollout(w).pause();
+            long version = w.store.state.version();
+            UserException twice = assertThrows(UserException.class, () -> rollout(w).pause());
+            assertTrue(twice.getMessage().startsWith("already rollout paused by ops@host at "), twice.getMessage());
+            assertEquals(version, w.store.state.version());
+            w.lifecycle.handOver(Role.NEW, false);
+            rollout(w).resume();
+            UserException done = assertThrows(UserException.class, () -> rollout(w).pause());
+            assertTrue(done.getMessage().startsWith("no rollout under way to pause: the release is promoted"), done.getMessage());
+        }
     }
 
     @Nested
