@@ -45,13 +45,6 @@ public final class Session implements AutoCloseable {
                 resources, Notifier.NONE);
     }
 
-    /** @param metrics asks Prometheus the queries of the rollout's metric gates */
-    public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
-                   Liveness liveness, Rollout.Probe probe, Rollout.MetricSource metrics, PrintWriter out, Duration timeout,
-                   AutoCloseable resources) {
-        this(ctx, cluster, store, engine, versions, clock, operator, liveness, probe, metrics, out, timeout, resources, Notifier.NONE);
-    }
-
     /** @param notifier told of each event of the state's writes (migration, share change, gate failure, hold, promote, rollback) */
     public Session(Context ctx, Cluster cluster, StateStore store, Engine engine, Versions versions, Clock clock, Operator operator,
                    Liveness liveness, Rollout.Probe probe, PrintWriter out, Duration timeout, AutoCloseable resources, Notifier notifier) {
