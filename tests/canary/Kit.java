@@ -28,6 +28,7 @@ import canary.cli.PromoteCommand;
 import canary.cli.RollbackCommand;
 import canary.cli.UpdateRateCommand;
 import canary.common.Steps;
+import canary.common.UserException;
 import canary.common.Waits;
 import canary.context.Context;
 import canary.context.Role;
@@ -468,10 +469,19 @@ final class Kit implements AutoCloseable {
     /** Waits until the router has routed at least {@code records} more records than the legacy group had processed. */
     void awaitRouted(long records) {
         try (KafkaCluster c = cluster()) {
-            long start = Lag.total(c.committedOffsets(legacyGroup, topic));
             String router = ctx().routerGroup();
-            Waits.until("the router routed " + records + " records", Duration.ofSeconds(90), Waits.quiet(),
-                    () -> Lag.total(c.committedOffsets(router, topic)) >= start + records);
+            long[] start = {-1};
+            // A read that gets no answer (a killed broker's group coordinator moving to another broker) is asked again.
+            Waits.until("the router routed " + records + " records", Duration.ofSeconds(120), Waits.quiet(), () -> {
+                try {
+                    if (start[0] < 0) {
+                        start[0] = Lag.total(c.committedOffsets(legacyGroup, topic));
+                    }
+                    return Lag.total(c.committedOffsets(router, topic)) >= start[0] + records;
+                } catch (UserException e) {
+                    return false;
+                }
+            });
         }
     }
 
