@@ -50,6 +50,7 @@ import canary.context.Routing;
 import canary.demo.DummyService;
 import canary.kafka.KafkaCluster;
 import canary.kafka.KafkaStateStore;
+import canary.kafka.RoutedCounts;
 import canary.platform.ProcessVersions;
 import canary.platform.Processes;
 import canary.platform.broker.LocalBroker;
@@ -164,6 +165,16 @@ class router_bench implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "1800", paramLabel = "SECONDS", description = "the longest one measured run may take (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
+    @Option(names = "--only", split = ",", paramLabel = "SECTION",
+            description = "measure only these sections (throughput, latency, instances, release, copier; default all); a partial run "
+                    + "has no targets table")
+    List<String> only = List.of();
+
+    @Option(names = "--contenders", split = ",", paramLabel = "ID",
+            description = "the throughput and latency runs measure only these contenders (router, streams-defaults, "
+                    + "streams-router-interval, plain, copier; default all)")
+    List<String> contenders = List.of();
+
     @Option(names = "--results", defaultValue = "bench/results.md", paramLabel = "FILE",
             description = "where to write the results as Markdown (default ${DEFAULT-VALUE})")
     Path results;
@@ -247,6 +258,8 @@ class router_bench implements Callable<Integer> {
             store.ensureExists();
             c.createTopic(ctx.legacyTopic(), parts, Map.of());
             c.createTopic(ctx.newTopic(), parts, Map.of());
+            // As the migration does: the router commits its routed counts with the records (one more partition per transaction).
+            c.createTopic(ctx.countsTopic(), parts, RoutedCounts.TOPIC_CONFIGS);
             c.setOffsets(ctx.routerGroup(), ctx.topic(), start);
             store.write(-1, MigrationState.start(ctx.name(), Context.EngineKind.ROUTER, Routing.RANDOM, 0.5, start)
                     .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true), "router_bench");
@@ -362,6 +375,18 @@ class router_bench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--records, --partitions, --rate, --latency-seconds, "
                     + "--router-commit-interval-ms, --transaction-size, --runs and --max-instances must be 1 or more, --record-size 64 or more");
         }
+        List<String> sections = List.of("throughput", "latency", "instances", "release", "copier");
+        List<String> ids = Arrays.stream(Kind.values()).map(Kind::id).toList();
+        for (String o : only) {
+            if (!sections.contains(o)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "unknown --only section '" + o + "': expected some of " + sections);
+            }
+        }
+        for (String c : contenders) {
+            if (!ids.contains(c)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "unknown --contenders id '" + c + "': expected some of " + ids);
+            }
+        }
         Path resultsDir = results.toAbsolutePath().getParent();
         if (resultsDir == null || !Files.isDirectory(resultsDir)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "no folder for " + results + ": run from the repository root or give --results");
@@ -390,6 +415,9 @@ class router_bench implements Callable<Integer> {
 
             // The copier is the slowest (one JVM per partition): measured last, so that a run cut short still has the rest.
             for (Kind k : List.of(Kind.ROUTER, Kind.STREAMS_DEFAULTS, Kind.STREAMS_ROUTER_INTERVAL, Kind.PLAIN)) {
+                if (!measures("throughput", k)) {
+                    continue;
+                }
                 List<Result> rs = new ArrayList<>();
                 for (int run = 1; run <= runs; run++) {
                     rs.add(throughput(k, src, "run" + run, 1));
@@ -399,22 +427,27 @@ class router_bench implements Callable<Integer> {
             }
             for (Kind k : Kind.values()) {
                 // The copier ends as soon as it has copied up to the end offset it sees: it cannot follow a live topic.
-                if (k != Kind.COPIER) {
+                if (k != Kind.COPIER && measures("latency", k)) {
                     report.latency.add(latency(k, latency));
                     progress(report);
                 }
             }
-            for (int i = 1; i <= maxInstances; i++) {
+            for (int i = 1; i <= maxInstances && measures("instances", Kind.ROUTER); i++) {
                 report.instances.add(throughput(Kind.ROUTER, src, "instances" + i, i));
                 progress(report);
             }
-            report.release = release(quick ? Duration.ofSeconds(5) : Duration.ofSeconds(15));
-            progress(report);
-            List<Result> copier = new ArrayList<>();
-            for (int run = 1; run <= runs; run++) {
-                copier.add(throughput(Kind.COPIER, src, "run" + run, 1));
+            if (measures("release", Kind.ROUTER)) {
+                report.release = release(quick ? Duration.ofSeconds(5) : Duration.ofSeconds(15));
+                progress(report);
             }
-            report.throughput.add(Result.median(copier));
+            if (measures("copier", Kind.COPIER)) {
+                List<Result> copier = new ArrayList<>();
+                for (int run = 1; run <= runs; run++) {
+                    copier.add(throughput(Kind.COPIER, src, "run" + run, 1));
+                }
+                report.throughput.add(Result.median(copier));
+            }
+            report.complete = only.isEmpty() && contenders.isEmpty();
             report.benchHwmKb = status(ProcessHandle.current().pid(), "VmHWM").orElse(0L);
             report.loadAfter = loadAverage();
 
@@ -431,6 +464,11 @@ class router_bench implements Callable<Integer> {
             }
             cleanUp(finished);
         }
+    }
+
+    /** Whether this run measures {@code section} ({@code --only}) for contender {@code k} ({@code --contenders}). */
+    boolean measures(String section, Kind k) {
+        return (only.isEmpty() || only.contains(section)) && (contenders.isEmpty() || contenders.contains(k.id()));
     }
 
     /** Writes what was measured so far, marked incomplete: a run stopped half-way still leaves its figures. */
@@ -1330,6 +1368,7 @@ class router_bench implements Callable<Integer> {
         final List<Latency> latency = new ArrayList<>();
         final List<Result> instances = new ArrayList<>();
         Release release;
+        boolean complete;
         long benchHwmKb;
     }
 
@@ -1415,8 +1454,10 @@ class router_bench implements Callable<Integer> {
                 : "the router ran with `" + String.join(" ", routerIntervalArgs) + "`, the second Kafka Streams run with commit.interval.ms="
                         + routerCommitIntervalMs).append(".\n\n");
 
-        if (r.release == null) {
-            md.append("**INCOMPLETE: the run is still going or stopped early; only the sections below were measured.**\n\n");
+        if (!r.complete) {
+            md.append(r.release == null && only.isEmpty() && contenders.isEmpty()
+                    ? "**INCOMPLETE: the run is still going or stopped early; only the sections below were measured.**\n\n"
+                    : "**PARTIAL RUN (`--only` or `--contenders`): no targets; only the sections below were measured.**\n\n");
         } else {
             targets(md, r);
         }

@@ -84,6 +84,12 @@ public record StatusReport(
     public static StatusReport measure(Session s, Duration timeout, boolean withHistory) {
         Context ctx = s.ctx;
         Cluster cluster = s.cluster;
+        // The questions that need no state are asked while the state is read: status waits for the slowest, not for their sum.
+        Map<Role, CompletableFuture<Integer>> asked = new LinkedHashMap<>();
+        for (Role role : Role.values()) {
+            asked.put(role, CompletableFuture.supplyAsync(() -> cluster.members(ctx.service(role).group()).size(), ASKING));
+        }
+        var topicsAsked = CompletableFuture.supplyAsync(() -> cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic()), ASKING);
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
             return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),
@@ -95,17 +101,12 @@ public record StatusReport(
         List<String> problems = new ArrayList<>();
         Map<Role, Integer> members = new LinkedHashMap<>();
         List<Cluster.Member> routers = List.of();
-        // The questions below are independent: asked at once, status waits for the slowest, not for their sum.
-        Map<Role, CompletableFuture<Integer>> asked = new LinkedHashMap<>();
-        for (Role role : Role.values()) {
-            asked.put(role, CompletableFuture.supplyAsync(() -> cluster.members(ctx.service(role).group()).size(), ASKING));
-        }
         if (st.phase().active()) {
             String routing = s.engine.routingGroup(st);
             var routersAsked = CompletableFuture.supplyAsync(() -> cluster.members(routing), ASKING);
             var endAsked = CompletableFuture.supplyAsync(() -> cluster.endOffsets(ctx.topic()), ASKING);
             var positionAsked = CompletableFuture.supplyAsync(() -> cluster.committedOffsets(routing, ctx.topic()), ASKING);
-            boolean derived = cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic());
+            boolean derived = join(topicsAsked);
             // Lag in records still to process (read where offsets differ): a transaction marker is not lag.
             var legacyLagAsked = CompletableFuture.supplyAsync(() -> derived
                     ? cluster.unprocessed(ctx.legacy().group(), ctx.legacyTopic(), timeout) : Map.<Integer, Long>of(), ASKING);

@@ -51,6 +51,15 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
 
     static final int API_TIMEOUT_MS = 15_000;
 
+    /**
+     * Settings of a consumer that reads a range once and stops at its end (the state, the routed counts, records counted): a
+     * fetch at the end returns after 20 ms instead of the default 500, which a read_committed reader meets whenever a
+     * transaction marker follows the last record. A warm status spent about 1 s of its 1.2 s of asking in such waits.
+     */
+    static void readToEnd(java.util.Properties consumer) {
+        consumer.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
+    }
+
     private final Admin admin;
     private final String where;
     private final RecordCounter counter;

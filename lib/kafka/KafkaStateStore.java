@@ -93,7 +93,7 @@ public final class KafkaStateStore implements StateStore {
     /** The current state, or empty when there is no migration (no record, a tombstone, or no topic). */
     @Override
     public Optional<MigrationState> read() {
-        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(true)) {
             Optional<MigrationState> s = readAll(c);
             // commitTransaction() returns before the commit marker reaches the partition, so a read right after
             // our own write may still end before it: read again until our write shows (read your own writes).
@@ -115,14 +115,22 @@ public final class KafkaStateStore implements StateStore {
         }
     }
 
-    /** A consumer of the state topic (read_committed, no group), for {@link #readAll} and {@link #parse}. */
+    /** A consumer of the state topic (read_committed, no group), for {@link #readAll} and {@link #parse}: one that follows it. */
     public KafkaConsumer<byte[], byte[]> consumer() {
+        return consumer(false);
+    }
+
+    /** {@code oneOff}: a consumer that reads to the end once, so its fetches at the end need not wait for more. */
+    private KafkaConsumer<byte[], byte[]> consumer(boolean oneOff) {
         Properties p = new Properties();
         p.putAll(client);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(KafkaCluster.API_TIMEOUT_MS));
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-state-reader-" + UUID.randomUUID().toString().substring(0, 8));
+        if (oneOff) {
+            KafkaCluster.readToEnd(p);
+        }
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
@@ -154,7 +162,7 @@ public final class KafkaStateStore implements StateStore {
     @Override
     public Map<String, MigrationState> contexts() {
         Map<String, MigrationState> latest = new LinkedHashMap<>();
-        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(true)) {
             scan(c, r -> {
                 if (r.key() == null) {
                     return;
@@ -286,7 +294,7 @@ public final class KafkaStateStore implements StateStore {
 
     /** The stored state once its version is no longer {@code version}, or as it is after {@link #FENCED_WAIT}. */
     private Optional<MigrationState> awaitChange(long version) {
-        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(true)) {
             AtomicReference<Optional<MigrationState>> last = new AtomicReference<>();
             try {
                 Waits.until("another writer of the state commits", FENCED_WAIT, Waits.quiet(), () -> {

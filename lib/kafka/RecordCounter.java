@@ -99,6 +99,7 @@ public final class RecordCounter {
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        KafkaCluster.readToEnd(p);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-counter-" + UUID.randomUUID().toString().substring(0, 8));
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());

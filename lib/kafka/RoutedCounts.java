@@ -78,6 +78,7 @@ public final class RoutedCounts {
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "canary-counts-" + UUID.randomUUID().toString().substring(0, 8));
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        KafkaCluster.readToEnd(p);
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = partitions.stream().map(n -> new TopicPartition(countsTopic, n)).toList();
             c.assign(tps);

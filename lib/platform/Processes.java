@@ -237,6 +237,10 @@ public final class Processes {
         List<String> argv = new ArrayList<>();
         argv.add(javaBinary());
         argv.add("-Xmx256m");
+        // A small heap needs no concurrent collector: the serial one keeps the resident size near what is live (the default
+        // collector on a 2-core, many-GiB machine commits the whole heap early, so that the router peaked above 256 MB).
+        argv.add("-XX:+UseSerialGC");
+        argv.add("-Xms32m");
         argv.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         argv.add("-cp");
         argv.add(absoluteClassPath(System.getProperty("java.class.path")));
