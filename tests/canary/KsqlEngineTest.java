@@ -493,6 +493,35 @@ class KsqlEngineTest {
                 "the filter streams have the original's partition count");
     }
 
+    @Test
+    void the_rated_and_derived_topics_are_created_like_the_original_before_ksqldb_writes_to_them() throws Exception {
+        String topic = TestBroker.unique("kshape");
+        Map<String, String> configs = Map.of("max.message.bytes", "2097152", "retention.ms", "172800000", "compression.type", "lz4");
+        cluster.createTopic(topic, 3, configs);
+        Context ctx = context(topic, "");
+        KsqlStatements.Names n = KsqlStatements.Names.of(topic);
+        server.ksql(KsqlFixtures.streams());
+        for (int i = 0; i < 4; i++) {
+            server.ksql(KsqlFixtures.commandStatus("create", 70 + i));
+            if (i == 1) {
+                server.ksql(KsqlFixtures.describeSource(n.sourceStream(), topic, "id"));
+            }
+        }
+        server.ksql(queries(n, "RUNNING", "RUNNING"));
+        Map<Integer, Long> start = Map.of(0, 0L, 1, 0L, 2, 0L);
+
+        engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
+
+        for (String t : List.of(n.ratedTopic(), n.legacyTopic(), n.newTopic())) {
+            assertEquals(3, cluster.partitions(t), t);
+            Map<String, org.apache.kafka.clients.admin.ConfigEntry> got = cluster.topicConfigs(t);
+            configs.forEach((k, v) -> assertEquals(v, got.get(k).value(), t + " " + k + " as the original's"));
+            assertTrue(progress.contains("created topic " + t + " like " + topic + " (" + cluster.shapeOf(topic).describe() + ")"),
+                    progress.toString());
+        }
+        assertTrue(statements().get(4).contains("KAFKA_TOPIC='" + n.legacyTopic() + "', PARTITIONS=3"), statements().get(4));
+    }
+
     // ------------------------------------------------------------------ the steps that pause
 
     @Nested

@@ -286,6 +286,7 @@ public final class KsqlEngine implements Engine {
 
         Set<String> existing = existingStreams();
         List<String> created = new ArrayList<>();
+        List<String> topics = createTopicsLikeOriginal(partitions, existing);
         try {
             for (int i = 0; i < plan.size(); i++) {
                 String stream = streams.get(i);
@@ -313,8 +314,46 @@ public final class KsqlEngine implements Engine {
             return ids;
         } catch (RuntimeException e) {
             undoCreate(created, e);
+            try {
+                cluster.deleteTopics(topics);
+            } catch (RuntimeException again) {
+                progress.accept("could not delete the topics created for the streams (" + Text.firstLine(again.getMessage()) + "): "
+                        + String.join(", ", topics) + " may be left");
+            }
             throw e;
         }
+    }
+
+    /**
+     * ksqlDB gives a sink topic the source's partitions and replicas but the broker's default configs: the rated and the derived
+     * topics are created here first like the original (partitions, replication factor, the configs that matter, as the router
+     * engine creates its derived topics), and ksqlDB writes to them as they are. Where the kit may not (no right to create or
+     * describe), ksqlDB creates them as before, with a line saying so.
+     *
+     * @return the topics created now
+     */
+    private List<String> createTopicsLikeOriginal(int partitions, Set<String> existing) {
+        List<String> made = new ArrayList<>();
+        Map<String, String> topicOf = new java.util.LinkedHashMap<>();
+        topicOf.put(names.ratedStream(), names.ratedTopic());
+        topicOf.put(names.legacyStream(), names.legacyTopic());
+        topicOf.put(names.newStream(), names.newTopic());
+        try {
+            KafkaCluster.TopicShape original = cluster.shapeOf(ctx.topic());
+            KafkaCluster.TopicShape shape = new KafkaCluster.TopicShape(partitions, original.replicationFactor(), original.configs(),
+                    original.maxMessageBytes());
+            for (Map.Entry<String, String> e : topicOf.entrySet()) {
+                if (!existing.contains(e.getKey().toUpperCase(Locale.ROOT)) && cluster.createTopic(e.getValue(), shape)) {
+                    made.add(e.getValue());
+                    progress.accept("created topic " + e.getValue() + " like " + ctx.topic() + " (" + shape.describe() + ")");
+                }
+            }
+        } catch (UserException e) {
+            progress.accept("warning: the kit could not create the topics of the streams like " + ctx.topic() + " ("
+                    + Text.firstLine(e.getMessage()) + "): ksqlDB creates them with the source's partitions and replicas and the"
+                    + " broker's default configs");
+        }
+        return made;
     }
 
     /**

@@ -486,7 +486,9 @@ public final class Router implements AutoCloseable {
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "15000");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // Measured at 5,000 records/s with the 50 ms commit interval (bench, 30 s each): linger 5 ms p99 98 ms, broker CPU 17.5 s;
+        // 20 ms: 87 ms, 16.1 s; 50 ms: 111 ms, 15.4 s. A commit flushes what lingers, so a record never waits longer than that.
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
         // After a commit the coordinator writes the markers; a transaction that adds a partition or offsets before they are written
         // is answered CONCURRENT_TRANSACTIONS and retried after this back-off (100 ms by default: the p99 of a record).
         p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "10");
