@@ -459,6 +459,18 @@ class KsqlEngineTest {
 
     // ------------------------------------------------------------------ start offsets from a real group
 
+    /** The answers to a whole migration of {@code topic} that creates every stream (command sequences from {@code sequence}). */
+    void scriptCreate(KsqlStatements.Names n, String topic, long sequence) {
+        server.ksql(KsqlFixtures.streams());
+        for (int i = 0; i < 4; i++) {
+            server.ksql(KsqlFixtures.commandStatus("create", sequence + i));
+            if (i == 1) {
+                server.ksql(KsqlFixtures.describeSource(n.sourceStream(), topic, "id"));
+            }
+        }
+        server.ksql(queries(n, "RUNNING", "RUNNING"));
+    }
+
     @Test
     void the_start_criteria_are_built_from_real_committed_offsets_of_the_legacy_group_with_greater_or_equal() {
         String topic = topics(3);
@@ -472,14 +484,7 @@ class KsqlEngineTest {
 
         Context ctx = context(topic, "");
         KsqlStatements.Names n = KsqlStatements.Names.of(topic);
-        server.ksql(KsqlFixtures.streams());
-        for (int i = 0; i < 4; i++) {
-            server.ksql(KsqlFixtures.commandStatus("create", 60 + i));
-            if (i == 1) {
-                server.ksql(KsqlFixtures.describeSource(n.sourceStream(), topic, "id"));
-            }
-        }
-        server.ksql(queries(n, "RUNNING", "RUNNING"));
+        scriptCreate(n, topic, 60);
 
         engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
 
@@ -500,14 +505,7 @@ class KsqlEngineTest {
         cluster.createTopic(topic, 3, configs);
         Context ctx = context(topic, "");
         KsqlStatements.Names n = KsqlStatements.Names.of(topic);
-        server.ksql(KsqlFixtures.streams());
-        for (int i = 0; i < 4; i++) {
-            server.ksql(KsqlFixtures.commandStatus("create", 70 + i));
-            if (i == 1) {
-                server.ksql(KsqlFixtures.describeSource(n.sourceStream(), topic, "id"));
-            }
-        }
-        server.ksql(queries(n, "RUNNING", "RUNNING"));
+        scriptCreate(n, topic, 70);
         Map<Integer, Long> start = Map.of(0, 0L, 1, 0L, 2, 0L);
 
         engine(ctx).create(MigrationState.start(ctx.name(), Context.EngineKind.KSQLDB, Routing.RANDOM, 0.1, start), start, Duration.ofSeconds(10));
