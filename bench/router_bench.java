@@ -259,7 +259,7 @@ class router_bench implements Callable<Integer> {
             c.createTopic(ctx.legacyTopic(), parts, Map.of());
             c.createTopic(ctx.newTopic(), parts, Map.of());
             // As the migration does: the router commits its routed counts with the records (one more partition per transaction).
-            c.createTopic(ctx.countsTopic(), parts, RoutedCounts.TOPIC_CONFIGS);
+            c.createTopic(ctx.countsTopic(), RoutedCounts.PARTITIONS, RoutedCounts.TOPIC_CONFIGS);
             c.setOffsets(ctx.routerGroup(), ctx.topic(), start);
             store.write(-1, MigrationState.start(ctx.name(), Context.EngineKind.ROUTER, Routing.RANDOM, 0.5, start)
                     .withPhase(MigrationState.Phase.ROUTING).withRouterRunning(true), "router_bench");

@@ -345,7 +345,7 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
      */
     public Map<Integer, Long> undecided(String topic) {
         Map<Integer, Long> stable = endOffsets(topic);
-        Map<Integer, Long> high = offsets(topic, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED);
+        Map<Integer, Long> high = highWatermarks(topic);
         Map<Integer, Long> out = new TreeMap<>();
         high.forEach((p, h) -> {
             if (h > stable.getOrDefault(p, h)) {
@@ -353,6 +353,11 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
             }
         });
         return out;
+    }
+
+    /** The end of each partition as a read_uncommitted reader sees it: after every record written, open transactions' too. */
+    public Map<Integer, Long> highWatermarks(String topic) {
+        return offsets(topic, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED);
     }
 
     private Map<Integer, Long> offsets(String topic, OffsetSpec spec) {

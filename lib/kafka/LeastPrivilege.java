@@ -60,11 +60,12 @@ public final class LeastPrivilege {
         // the migration mirrors its configs on the derived topics and the router sizes its clients by its max.message.bytes
         literal(out, p, ResourceType.TOPIC, ctx.topic(), AclOperation.READ, AclOperation.DESCRIBE_CONFIGS);
         // the derived topics, the routed counts and the state topic: the kit creates, writes, reads and deletes them; the
-        // router grows the first three when partitions are added to the original during a release (ALTER)
-        for (String t : List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic())) {
+        // router grows the derived topics when partitions are added to the original during a release (ALTER)
+        for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
             literal(out, p, ResourceType.TOPIC, t, AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE,
                     AclOperation.ALTER);
         }
+        literal(out, p, ResourceType.TOPIC, ctx.countsTopic(), AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
         literal(out, p, ResourceType.TOPIC, ctx.stateTopic(), AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
         // the router's group: its instances consume with it; the kit sets its start offsets and deletes it
         literal(out, p, ResourceType.GROUP, ctx.routerGroup(), AclOperation.READ, AclOperation.DELETE);
@@ -116,9 +117,10 @@ public final class LeastPrivilege {
         List<String> missing = new ArrayList<>();
         topic(admin, ctx.topic(), false, missing, AclOperation.READ, AclOperation.DESCRIBE_CONFIGS);
         topic(admin, ctx.stateTopic(), true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
-        for (String t : List.of(ctx.legacyTopic(), ctx.newTopic(), ctx.countsTopic())) {
+        for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
             topic(admin, t, true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE, AclOperation.ALTER);
         }
+        topic(admin, ctx.countsTopic(), true, missing, AclOperation.WRITE, AclOperation.READ, AclOperation.DELETE);
         group(admin, ctx.routerGroup(), missing, AclOperation.READ, AclOperation.DELETE);
         for (Role r : Role.values()) {
             group(admin, ctx.service(r).group(), missing, AclOperation.READ);

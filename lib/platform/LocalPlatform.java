@@ -108,6 +108,12 @@ public final class LocalPlatform implements Platform {
         try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             Waits.until(n == 1 ? "the broker on " + ctx.local().bootstrapServers() + " answers"
                     : "the " + n + " brokers on " + ctx.local().bootstrapServers() + " answer", timeout, Waits.to(out), () -> {
+                for (String name : names) {
+                    if (!processes.isRunning(name)) {
+                        throw new UserException(UserException.ENVIRONMENT, name + " stopped while starting: " + lastError(processes.logFile(name))
+                                + " (log: " + processes.logFile(name) + ")");
+                    }
+                }
                 try {
                     cluster.checkReachable(Duration.ofSeconds(5));
                     return cluster.brokerCount() >= n;
@@ -120,6 +126,21 @@ public final class LocalPlatform implements Platform {
             }
         }
         return ctx;
+    }
+
+    /** The last ERROR line of a broker's log (else its last line): why it stopped, in one line. */
+    static String lastError(java.nio.file.Path log) {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(log);
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                if (lines.get(i).contains("ERROR")) {
+                    return lines.get(i).strip();
+                }
+            }
+            return lines.isEmpty() ? "its log is empty" : lines.get(lines.size() - 1).strip();
+        } catch (java.io.IOException | RuntimeException e) {
+            return "no log to read (" + e.getMessage() + ")";
+        }
     }
 
     /**

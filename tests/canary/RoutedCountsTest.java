@@ -9,12 +9,15 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +25,7 @@ import canary.cli.StatusCommand;
 import canary.common.Steps;
 import canary.common.Waits;
 import canary.kafka.KafkaCluster;
+import canary.kafka.RoutedCounts;
 import canary.platform.Processes;
 import canary.release.MigrationState;
 
@@ -34,6 +38,58 @@ class RoutedCountsTest {
 
     @TempDir
     Path dir;
+
+    /**
+     * One counts partition holds every source partition's key: reading takes each key's last committed record, however far
+     * back it is (a partition idle while others route), skips aborted ones, and counts a record of an earlier release (other
+     * start offsets) or of another context as nothing. A counts topic of the first layout (one partition per source partition)
+     * is read the same way (partition p % n).
+     */
+    @Test
+    void the_latest_count_of_each_partition_is_read_back_from_one_shared_partition() throws Exception {
+        for (int countsPartitions : new int[] {1, 3}) {
+            String topic = TestBroker.unique("counts") + "_canary_counts";
+            Properties client = TestBroker.clientProperties();
+            try (KafkaCluster c = KafkaCluster.connect(client)) {
+                c.createTopic(topic, countsPartitions, RoutedCounts.TOPIC_CONFIGS);
+            }
+            Map<Integer, Long> start = Map.of(0, 10L, 1, 20L, 2, 30L, 3, 40L, 4, 50L);
+            Properties pp = new Properties();
+            pp.putAll(client);
+            pp.put("transactional.id", topic + "-writer");
+            try (var producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.initTransactions();
+                // partition 0: its only record, then many commits of the others after it (far beyond the first window)
+                commit(producer, topic, countsPartitions, "ctx", new RoutedCounts.Count(0, 10, 15, 3, 2));
+                // partition 3: only an earlier release's record (start offset 7)
+                commit(producer, topic, countsPartitions, "ctx", new RoutedCounts.Count(3, 7, 9, 1, 1));
+                for (int i = 1; i <= 200; i++) {
+                    commit(producer, topic, countsPartitions, "ctx", new RoutedCounts.Count(1, 20, 20 + i, i, 0),
+                            new RoutedCounts.Count(2, 30, 30 + 2 * i, i, i));
+                }
+                // partition 1: a later aborted record; another context's record for partition 4
+                producer.beginTransaction();
+                producer.send(RoutedCounts.record(topic, countsPartitions, "ctx", new RoutedCounts.Count(1, 20, 999, 900, 99)));
+                producer.flush();
+                producer.abortTransaction();
+                commit(producer, topic, countsPartitions, "ctx-2", new RoutedCounts.Count(4, 50, 60, 5, 5));
+            }
+            Map<Integer, RoutedCounts.Count> latest = RoutedCounts.latest(client, topic, "ctx", start.keySet(), start,
+                    Duration.ofSeconds(30));
+            assertEquals(Map.of(0, new RoutedCounts.Count(0, 10, 15, 3, 2),
+                    1, new RoutedCounts.Count(1, 20, 220, 200, 0),
+                    2, new RoutedCounts.Count(2, 30, 430, 200, 200)), latest, countsPartitions + " counts partition(s)");
+        }
+    }
+
+    private static void commit(KafkaProducer<byte[], byte[]> producer, String topic, int countsPartitions,
+                               String context, RoutedCounts.Count... counts) {
+        producer.beginTransaction();
+        for (RoutedCounts.Count c : counts) {
+            producer.send(RoutedCounts.record(topic, countsPartitions, context, c));
+        }
+        producer.commitTransaction();
+    }
 
     @Test
     void status_shows_the_committed_counts_without_reading_the_derived_topics_after_a_router_killed_mid_commit() throws Exception {

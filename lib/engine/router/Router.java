@@ -92,6 +92,8 @@ public final class Router implements AutoCloseable {
     /** The committed routed counts of the partitions this instance owns (null topic: the release has no counts topic). */
     private final Map<Integer, RoutedCounts.Count> counts = new HashMap<>();
     private String countsTopic;
+    /** Partitions of the counts topic (one for a migration of this version of the kit; see {@link RoutedCounts}). */
+    private int countsPartitions;
 
     /**
      * How big a transaction grows: it commits when it is {@code commitInterval} old or holds {@code commitBytes} of keys and
@@ -168,6 +170,7 @@ public final class Router implements AutoCloseable {
         refuseDuplicate(null);
         try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             countsTopic = cluster.topicExists(ctx.countsTopic()) ? ctx.countsTopic() : null;
+            countsPartitions = countsTopic == null ? 0 : cluster.partitions(countsTopic);
             maxMessageBytes = cluster.maxMessageBytes(ctx.topic());
         }
         if (countsTopic == null) {
@@ -291,7 +294,7 @@ public final class Router implements AutoCloseable {
                     RoutedCounts.Count c = counts.get(e.getKey());
                     if (c != null) {
                         RoutedCounts.Count n = c.plus(e.getValue()[0], e.getValue()[1], position);
-                        producer.send(RoutedCounts.record(countsTopic, ctx.name(), n));
+                        producer.send(RoutedCounts.record(countsTopic, countsPartitions, ctx.name(), n));
                         next.put(e.getKey(), n);
                     }
                 }
@@ -547,8 +550,8 @@ public final class Router implements AutoCloseable {
         int count;
         try (KafkaCluster cluster = KafkaCluster.connect(client)) {
             count = cluster.partitions(ctx.topic());
-            for (String t : countsTopic == null ? List.of(ctx.legacyTopic(), ctx.newTopic())
-                    : List.of(ctx.legacyTopic(), ctx.newTopic(), countsTopic)) {
+            // The counts topic needs no new partition: a new source partition's counts go to partition p % n of it.
+            for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
                 if (cluster.growTo(t, count)) {
                     say("partitions added to " + ctx.topic() + ": grew " + t + " to " + count + " partitions");
                 }
@@ -621,8 +624,16 @@ public final class Router implements AutoCloseable {
             return;
         }
         try (KafkaCluster cluster = KafkaCluster.connect(client)) {
-            Waits.until("no transaction is open on partitions " + partitions + " of " + countsTopic, Duration.ofSeconds(60), Waits.quiet(),
-                    () -> cluster.undecided(countsTopic).keySet().stream().noneMatch(partitions::contains));
+            // Every transaction written before now (the previous owner's last, whose markers may still be on their way, or a
+            // killed owner's, aborted at its timeout) must be decided; transactions other instances begin later may stay open.
+            java.util.Set<Integer> held = new java.util.TreeSet<>();
+            partitions.forEach(p -> held.add(RoutedCounts.partitionOf(p, countsPartitions)));
+            Map<Integer, Long> written = cluster.highWatermarks(countsTopic);
+            Waits.until("the transactions written to partitions " + held + " of " + countsTopic + " are decided", Duration.ofSeconds(60),
+                    Waits.quiet(), () -> {
+                        Map<Integer, Long> stable = cluster.endOffsets(countsTopic);
+                        return held.stream().allMatch(p -> stable.getOrDefault(p, 0L) >= written.getOrDefault(p, 0L));
+                    });
         }
         Map<Integer, RoutedCounts.Count> latest = RoutedCounts.latest(client, countsTopic, ctx.name(), partitions, state.startOffsets(),
                 Duration.ofSeconds(30));

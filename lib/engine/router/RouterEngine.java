@@ -71,7 +71,7 @@ public final class RouterEngine implements Engine {
             }
         }
         // Counted in the same transactions as the routed records; a count left by an earlier release carries other start offsets.
-        if (cluster.createTopic(ctx.countsTopic(), partitions, RoutedCounts.TOPIC_CONFIGS)) {
+        if (cluster.createTopic(ctx.countsTopic(), RoutedCounts.PARTITIONS, RoutedCounts.TOPIC_CONFIGS)) {
             progress.accept("created topic " + ctx.countsTopic() + " (routed counts, compacted)");
         }
         // A group left from an earlier, rolled back migration must not leak its offsets into this one.
