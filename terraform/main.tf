@@ -125,11 +125,13 @@ locals {
     kit_read_original     = { principal = local.kit, type = "TOPIC", name = var.topic, pattern = "LITERAL", operation = "READ" }
     kit_describe_original = { principal = local.kit, type = "TOPIC", name = var.topic, pattern = "LITERAL", operation = "DESCRIBE" }
     kit_configs_original  = { principal = local.kit, type = "TOPIC", name = var.topic, pattern = "LITERAL", operation = "DESCRIBE_CONFIGS" }
-    # <topic>_legacy, <topic>_new, <topic>_canary_state (created, written, deleted), <topic>_rated (counted).
+    # <topic>_legacy, <topic>_new, <topic>_canary_state (created, written, deleted), <topic>_rated (counted); the router
+    # grows <topic>_legacy and <topic>_new when partitions are added to <topic> during a release (ALTER).
     kit_read_derived     = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "READ" }
     kit_write_derived    = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "WRITE" }
     kit_create_derived   = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "CREATE" }
     kit_delete_derived   = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "DELETE" }
+    kit_alter_derived    = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "ALTER" }
     kit_describe_derived = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "DESCRIBE" }
     kit_configs_derived  = { principal = local.kit, type = "TOPIC", name = "${var.topic}_", pattern = "PREFIXED", operation = "DESCRIBE_CONFIGS" }
     # Consumer groups: the versions' groups (whatever later releases call them), the router's, ksqlDB's (their

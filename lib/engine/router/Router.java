@@ -478,6 +478,10 @@ public final class Router implements AutoCloseable {
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(Math.max(1_048_576, maxMessageBytes)));
         // A fetch holds at most this much (50 MB by default): the heap of -Xmx256m must hold a fetch and a transaction's batches.
         p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(Math.max(8 * 1024 * 1024, maxMessageBytes)));
+        // A fetch answered as soon as one record is there makes a request per few records at moderate rates: wait for 64 KiB or
+        // 25 ms. Measured at 5,000 records/s (bench, 30 s each): broker CPU 14.0 s -> 10.3 s, p99 70 -> 76 ms.
+        p.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, String.valueOf(64 * 1024));
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "25");
         return p;
     }
 

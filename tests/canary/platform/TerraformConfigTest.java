@@ -154,5 +154,6 @@ class TerraformConfigTest {
             }
         }
         assertEquals("kit TOPIC \"${var.topic}_\" PREFIXED CREATE", acls.get("kit_create_derived"));
+        assertEquals("kit TOPIC \"${var.topic}_\" PREFIXED ALTER", acls.get("kit_alter_derived"), "the router grows the derived topics");
     }
 }
