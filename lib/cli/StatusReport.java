@@ -89,7 +89,7 @@ public record StatusReport(
         for (Role role : Role.values()) {
             asked.put(role, CompletableFuture.supplyAsync(() -> cluster.members(ctx.service(role).group()).size(), ASKING));
         }
-        var topicsAsked = CompletableFuture.supplyAsync(() -> cluster.topicExists(ctx.legacyTopic()) && cluster.topicExists(ctx.newTopic()), ASKING);
+        var topicsAsked = CompletableFuture.supplyAsync(() -> cluster.topicsExist(List.of(ctx.legacyTopic(), ctx.newTopic())), ASKING);
         Optional<MigrationState> state = s.store.read();
         if (state.isEmpty()) {
             return new StatusReport(ctx.name(), ctx.topic(), ctx.legacy().group(), ctx.newVersion().group(), ctx.engine(), ctx.platform(),

@@ -126,6 +126,12 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         return get(admin.listTopics().names(), "list topics").contains(topic);
     }
 
+    /** Whether every one of {@code topics} exists, in one request. */
+    @Override
+    public boolean topicsExist(java.util.Collection<String> topics) {
+        return get(admin.listTopics().names(), "list topics").containsAll(topics);
+    }
+
     /** The partition count of a topic; a missing topic is an error naming it. */
     @Override
     public int partitions(String topic) {
@@ -198,6 +204,11 @@ public final class KafkaCluster implements Cluster, AutoCloseable {
         public String describe() {
             return partitions + " partitions, replication factor " + replicationFactor + (configs.isEmpty() ? ", the cluster's default configs"
                     : ", " + String.join(", ", configs.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+        }
+
+        /** This shape with another partition count (the one the start offsets were captured for). */
+        public TopicShape withPartitions(int n) {
+            return new TopicShape(n, replicationFactor, configs, maxMessageBytes);
         }
     }
 

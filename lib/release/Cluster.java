@@ -17,6 +17,11 @@ public interface Cluster {
 
     boolean topicExists(String topic);
 
+    /** Whether every one of {@code topics} exists. */
+    default boolean topicsExist(java.util.Collection<String> topics) {
+        return topics.stream().allMatch(this::topicExists);
+    }
+
     /** The partition count of a topic; a missing topic is an error naming it. */
     int partitions(String topic);
 

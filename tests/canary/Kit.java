@@ -466,6 +466,18 @@ final class Kit implements AutoCloseable {
         assertEquals(produced.size(), seen.size(), "processed ids that were never produced");
     }
 
+    /**
+     * The end of a release as most lifecycle tests end it: promote, stop the producer, wait until the new version has
+     * processed the original topic, and assert that every produced id was processed exactly once by exactly one version.
+     */
+    List<String> promoteAndAssertExactlyOnce(TestProducer producer) throws InterruptedException {
+        promote().ok();
+        List<String> produced = producer.stop();
+        awaitDrained(newGroup, topic, Duration.ofSeconds(60));
+        assertExactlyOnce(produced);
+        return produced;
+    }
+
     /** Waits until the router has routed at least {@code records} more records than the legacy group had processed. */
     void awaitRouted(long records) {
         try (KafkaCluster c = cluster()) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -102,10 +101,7 @@ class LeastPrivilegeTest {
             kit.awaitRouted(200);
             kit.updateRate("100%", "--drain").ok();
             kit.checkData().ok();
-            kit.promote().ok();
-            List<String> produced = producer.stop();
-            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(produced);
+            kit.promoteAndAssertExactlyOnce(producer);
             assertEquals(MigrationState.Phase.PROMOTED, kit.state().phase());
         }
     }

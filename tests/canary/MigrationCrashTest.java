@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -80,10 +79,7 @@ class MigrationCrashTest {
 
             Kit.Run check = kit.checkData().ok();
             assertTrue(check.out().contains("integrity: clean"), check.out());
-            kit.promote().ok();
-            List<String> produced = producer.stop();
-            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(produced);
+            kit.promoteAndAssertExactlyOnce(producer);
             try (KafkaCluster c = kit.cluster()) {
                 assertTrue(c.members(kit.legacyGroup).isEmpty(), "legacy is stopped after the promotion");
             }

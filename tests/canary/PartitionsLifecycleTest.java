@@ -70,10 +70,7 @@ class PartitionsLifecycleTest {
             assertTrue(kit.state().lastChange().what().endsWith("(drained)"), "moving partitions drains first");
             kit.awaitRouted(650);
 
-            kit.promote().ok();
-            List<String> produced = producer.stop();
-            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(produced);
+            kit.promoteAndAssertExactlyOnce(producer);
             MigrationState done = kit.state();
             assertEquals(MigrationState.Phase.PROMOTED, done.phase());
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -74,10 +73,7 @@ class RouterCrashTest {
 
             Kit.Run check = kit.checkData().ok();
             assertTrue(check.out().contains("integrity: clean"), check.out());
-            kit.promote().ok();
-            List<String> produced = producer.stop();
-            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(produced);
+            kit.promoteAndAssertExactlyOnce(producer);
             assertEquals(MigrationState.Phase.PROMOTED, kit.state().phase());
         }
     }

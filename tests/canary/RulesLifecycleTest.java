@@ -74,10 +74,7 @@ class RulesLifecycleTest {
             assertTrue(status.out().contains("rules     header:tenant=beta,gamma -> new; legacy:key-prefix:vip- -> legacy"), status.out());
             kit.checkData().ok();
 
-            kit.promote().ok();
-            List<String> produced = producer.stop();
-            kit.awaitDrained(kit.newGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(produced);
+            kit.promoteAndAssertExactlyOnce(producer);
             assertEquals(MigrationState.Phase.PROMOTED, kit.state().phase());
 
             List<String> onLegacy = ids(kit, kit.legacyGroup, kit.topic + "_legacy");

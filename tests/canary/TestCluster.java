@@ -187,12 +187,16 @@ final class TestCluster implements AutoCloseable {
 
     /** The id of the broker leading {@code tp} now, as the cluster's metadata says (-1 when it has none). */
     int leaderOf(TopicPartition tp) {
+        return leaders(tp.topic()).get(tp.partition());
+    }
+
+    /** The broker leading each partition of {@code topic} now, in one request (-1 for a partition without a leader). */
+    List<Integer> leaders(String topic) {
         try (Admin admin = admin()) {
-            TopicDescription d = admin.describeTopics(List.of(tp.topic())).allTopicNames().get(30, TimeUnit.SECONDS).get(tp.topic());
-            Node leader = d.partitions().get(tp.partition()).leader();
-            return leader == null || leader.isEmpty() ? -1 : leader.id();
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            return d.partitions().stream().map(p -> p.leader() == null || p.leader().isEmpty() ? -1 : p.leader().id()).toList();
         } catch (Exception e) {
-            throw new IllegalStateException("cannot find the leader of " + tp + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot find the leaders of " + topic + ": " + e.getMessage(), e);
         }
     }
 

@@ -339,9 +339,7 @@ public final class KsqlEngine implements Engine {
         topicOf.put(names.legacyStream(), names.legacyTopic());
         topicOf.put(names.newStream(), names.newTopic());
         try {
-            KafkaCluster.TopicShape original = cluster.shapeOf(ctx.topic());
-            KafkaCluster.TopicShape shape = new KafkaCluster.TopicShape(partitions, original.replicationFactor(), original.configs(),
-                    original.maxMessageBytes());
+            KafkaCluster.TopicShape shape = cluster.shapeOf(ctx.topic()).withPartitions(partitions);
             for (Map.Entry<String, String> e : topicOf.entrySet()) {
                 if (!existing.contains(e.getKey().toUpperCase(Locale.ROOT)) && cluster.createTopic(e.getValue(), shape)) {
                     made.add(e.getValue());

@@ -59,10 +59,8 @@ public final class RouterEngine implements Engine {
     @Override
     public Map<String, String> create(MigrationState state, Map<Integer, Long> startOffsets, Duration timeout) {
         int partitions = startOffsets.size();
-        KafkaCluster.TopicShape original = cluster.shapeOf(ctx.topic());
         // The partitions the migration captured start offsets for: a partition added since is grown into the topics by the router.
-        KafkaCluster.TopicShape shape = new KafkaCluster.TopicShape(partitions, original.replicationFactor(), original.configs(),
-                original.maxMessageBytes());
+        KafkaCluster.TopicShape shape = cluster.shapeOf(ctx.topic()).withPartitions(partitions);
         for (String t : List.of(ctx.legacyTopic(), ctx.newTopic())) {
             if (cluster.createTopic(t, shape)) {
                 progress.accept("created topic " + t + " like " + ctx.topic() + " (" + shape.describe() + ")");
