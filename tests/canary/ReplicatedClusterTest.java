@@ -22,6 +22,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,9 +46,7 @@ class ReplicatedClusterTest {
             admin.createTopics(List.of(new NewTopic(topic, Optional.of(2), Optional.empty()))).all().get(30, TimeUnit.SECONDS);
             TopicDescription d = describe(admin, topic);
             d.partitions().forEach(p -> assertEquals(3, p.replicas().size(), "replication factor 3 by default: " + p));
-            Config topicConfig = admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic))).all().get()
-                    .values().iterator().next();
-            assertEquals("2", topicConfig.get("min.insync.replicas").value());
+            assertEquals("2", topicConfig(admin, topic).get("min.insync.replicas").value());
             Config broker = admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.BROKER, "1"))).all().get()
                     .values().iterator().next();
             assertEquals("3", broker.get("offsets.topic.replication.factor").value());
@@ -128,10 +127,35 @@ class ReplicatedClusterTest {
     }
 
     private static TopicDescription describe(Admin admin, String topic) {
-        try {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot describe " + topic + ": " + e.getMessage(), e);
+        return whileUnknown(topic, () -> admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic));
+    }
+
+    private static Config topicConfig(Admin admin, String topic) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        return whileUnknown(topic, () -> admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource));
+    }
+
+    /**
+     * Asks again while the node that answers does not know the topic yet: a topic just created on three nodes
+     * reaches each node's metadata a moment apart, and each request may go to another node.
+     */
+    private static <T> T whileUnknown(String topic, java.util.concurrent.Callable<T> ask) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return ask.call();
+            } catch (Exception e) {
+                boolean unknownYet = e.getCause() instanceof UnknownTopicOrPartitionException;
+                if (!unknownYet || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe " + topic + ": " + e.getMessage(), e);
+                }
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted describing " + topic, e);
+            }
         }
     }
 }
