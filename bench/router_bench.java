@@ -53,6 +53,7 @@ import canary.kafka.KafkaStateStore;
 import canary.kafka.RoutedCounts;
 import canary.platform.ProcessVersions;
 import canary.platform.Processes;
+import canary.platform.SharedClasses;
 import canary.platform.broker.LocalBroker;
 import canary.release.Lag;
 import canary.release.MigrationState;
@@ -175,6 +176,9 @@ class router_bench implements Callable<Integer> {
                     + "streams-router-interval, plain, copier; default all)")
     List<String> contenders = List.of();
 
+    @Option(names = "--keep", description = "keep the broker data and every contender's log after a successful run (their folder is said at the end)")
+    boolean keep;
+
     @Option(names = "--results", defaultValue = "bench/results.md", paramLabel = "FILE",
             description = "where to write the results as Markdown (default ${DEFAULT-VALUE})")
     Path results;
@@ -269,6 +273,7 @@ class router_bench implements Callable<Integer> {
         Processes processes = new Processes(ctx.stateDir());
         kitProcesses.add(processes);
         List<Long> pids = new ArrayList<>();
+        launching();
         for (int i = 0; i < instances; i++) {
             List<String> argv = new ArrayList<>(List.of(ctxFile.toString(), "--instance", String.valueOf(i)));
             argv.addAll(routerIntervalArgs);
@@ -284,6 +289,17 @@ class router_bench implements Callable<Integer> {
                 });
     }
 
+    private long launchNanos;
+    private long launchBrokerTicks;
+    private long launchWallMs;
+
+    /** Marks the moment a contender's JVMs are started: what its throughput run is timed from. */
+    private void launching() {
+        launchWallMs = System.currentTimeMillis();
+        launchBrokerTicks = cpuTicks(broker.pid()).orElse(0L);
+        launchNanos = System.nanoTime();
+    }
+
     /** Kafka Streams or the plain copy: one child JVM of this script's class path, outputs {@code <name>-a} and {@code <name>-b}. */
     Running startChild(Kind kind, String mainClass, String source, int parts, String name, String commitIntervalMs) throws IOException {
         String a = name + "-a";
@@ -293,7 +309,8 @@ class router_bench implements Callable<Integer> {
             c.createTopic(b, parts, Map.of());
         }
         Path stateDir = Files.createDirectories(work.resolve("streams-state-" + name));
-        List<String> argv = Processes.javaCommand(mainClass, bootstrap, name, source, a, b, stateDir.toString(), commitIntervalMs);
+        List<String> argv = Processes.javaCommandWithoutSharing(mainClass, bootstrap, name, source, a, b, stateDir.toString(), commitIntervalMs);
+        launching();
         Process proc = startLogged(argv, name);
         return new Running(kind.label, name, List.of(a, b), Map.of(), name + "-",
                 () -> proc.isAlive() ? List.of(proc.toHandle()) : List.of(),
@@ -311,8 +328,9 @@ class router_bench implements Callable<Integer> {
             c.createTopic(output, parts, Map.of());
         }
         List<Process> started = new ArrayList<>();
+        launching();
         for (int p = 0; p < parts; p++) {
-            started.add(startLogged(Processes.javaCommand(COPIER,
+            started.add(startLogged(Processes.javaCommandWithoutSharing(COPIER,
                     "--broker-list", bootstrap,
                     "--input-topic", source, "--input-partition", String.valueOf(p),
                     "--output-topic", output,
@@ -412,6 +430,11 @@ class router_bench implements Callable<Integer> {
             Source src = fill("bench-orders", partitions, n);
             say("warm-up (not reported): one router run");
             throughput(Kind.ROUTER, src, "warmup", 1);
+            // As after a router's first run anywhere: its JVMs start from the class data sharing archive of what that run loaded.
+            report.routerArchive = SharedClasses.awaitArchive(Processes.absoluteClassPath(System.getProperty("java.class.path")),
+                    "canary.cli.RouterCommand", Duration.ofMinutes(3));
+            say(report.routerArchive ? "the router's JVMs start from its class data sharing archive from now on"
+                    : "no class data sharing archive for the router (see the cds-RouterCommand-*.log next to the script's jar)");
 
             // The copier is the slowest (one JVM per partition): measured last, so that a run cut short still has the rest.
             for (Kind k : List.of(Kind.ROUTER, Kind.STREAMS_DEFAULTS, Kind.STREAMS_ROUTER_INTERVAL, Kind.PLAIN)) {
@@ -459,10 +482,10 @@ class router_bench implements Callable<Integer> {
             finished = true;
             return 0;
         } finally {
-            if (!finished && work != null) {
+            if ((!finished || keep) && work != null) {
                 say("the broker data and the logs stay in " + work);
             }
-            cleanUp(finished);
+            cleanUp(finished && !keep);
         }
     }
 
@@ -677,10 +700,11 @@ class router_bench implements Callable<Integer> {
         String name = "tp-" + kind.id() + "-" + run;
         String what = kind.label + (instances > 1 ? ", " + instances + " instances" : "");
         say(what + " (" + run + "): starting");
-        long brokerCpu0 = cpuTicks(broker.pid()).orElse(0L);
-        long wall0 = System.currentTimeMillis();
-        long t0 = System.nanoTime();
         Running r = start(kind, src.topic(), src.partitions(), name, instances);
+        // Timed from the start of its JVMs: creating its output topics and preparing its group are left out for every contender.
+        long brokerCpu0 = launchBrokerTicks;
+        long wall0 = launchWallMs;
+        long t0 = launchNanos;
         Watch w = watch(what, r, src, t0);
         long brokerCpu1 = cpuTicks(broker.pid()).orElse(0L);
         long wall1 = System.currentTimeMillis();
@@ -1368,6 +1392,7 @@ class router_bench implements Callable<Integer> {
         final List<Latency> latency = new ArrayList<>();
         final List<Result> instances = new ArrayList<>();
         Release release;
+        boolean routerArchive;
         boolean complete;
         long benchHwmKb;
     }
@@ -1531,10 +1556,14 @@ class router_bench implements Callable<Integer> {
                 + "`acks=all` producer without transactions (offsets committed after a flush, at most every 100 ms; same random split): "
                 + "the ceiling; `org.apache.kafka.tools.TransactionalMessageCopier` (kafka-tools 4.1.1, one JVM per partition, "
                 + "`--use-group-metadata`, `--transaction-size " + transactionSize + "`, `--max-messages -1`): it ends when it has copied "
-                + "up to the end offset of its partition, so it is measured on the filled topic only, not at a fixed rate.\n");
+                + "up to the end offset of its partition, so it is measured on the filled topic only, not at a fixed rate. "
+                + (r.routerArchive ? "The router's JVMs start from the class data sharing archive the kit makes after a router's first run "
+                        + "(`SharedClasses`; made after the warm-up); the other contenders' JVMs start without one, as their users would.\n"
+                        : "No contender's JVM had a class data sharing archive.\n"));
         md.append("- Throughput: the topic filled first (not timed), one router run not reported (warm-up), then each contender "
                 + (runs == 1 ? "once" : runs + " times (the table shows the median, RANGE the slowest and fastest)") + ": SECONDS from "
-                + "starting its JVMs until its group's committed offsets reach the end of the topic (JVM start-up included); TO FIRST COMMIT S "
+                + "starting its JVMs (its output topics and group prepared before) until its group's committed offsets reach the end of the "
+                + "topic (JVM start-up included); TO FIRST COMMIT S "
                 + "until its first committed offset; AFTER FIRST COMMIT all records over the time from the first committed offset to the end "
                 + "(start-up and group join left out). The targets use RECORDS/S.\n");
         md.append("- Latency: each contender on a fresh topic, fed at " + rate + " records/s by a producer in the bench JVM (acks=all, "

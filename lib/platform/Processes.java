@@ -116,10 +116,7 @@ public final class Processes {
             StateDir.ensure(stateDir);
             Files.createDirectories(log.getParent());
             Files.createDirectories(pidFile(name).getParent());
-            List<String> command = new ArrayList<>();
-            setsid().ifPresent(command::add);
-            command.addAll(argv);
-            ProcessBuilder pb = new ProcessBuilder(command)
+            ProcessBuilder pb = new ProcessBuilder(detached(argv))
                     .directory(workDir.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -234,16 +231,29 @@ public final class Processes {
      * path since it runs with {@code useManifestOnlyJar=false}), quiet library logs, a modest heap.
      */
     public static List<String> javaCommand(String mainClass, String... args) {
+        return javaCommand(true, mainClass, args);
+    }
+
+    /** {@link #javaCommand} without class data sharing: a JVM as anyone would start it (the benchmark's other contenders). */
+    public static List<String> javaCommandWithoutSharing(String mainClass, String... args) {
+        return javaCommand(false, mainClass, args);
+    }
+
+    private static List<String> javaCommand(boolean sharing, String mainClass, String... args) {
+        String classPath = absoluteClassPath(System.getProperty("java.class.path"));
         List<String> argv = new ArrayList<>();
         argv.add(javaBinary());
-        argv.add("-Xmx256m");
         // A small heap needs no concurrent collector: the serial one keeps the resident size near what is live (the default
         // collector on a 2-core, many-GiB machine commits the whole heap early, so that the router peaked above 256 MB).
-        argv.add("-XX:+UseSerialGC");
+        argv.addAll(SharedClasses.HEAP_OPTIONS);
         argv.add("-Xms32m");
+        if (sharing) {
+            // Under JBang: the classes of the kit's JVMs come from an archive once the main class has run once (SharedClasses).
+            argv.addAll(SharedClasses.options(classPath, mainClass));
+        }
         argv.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         argv.add("-cp");
-        argv.add(absoluteClassPath(System.getProperty("java.class.path")));
+        argv.add(classPath);
         argv.add(mainClass);
         argv.addAll(List.of(args));
         return argv;
@@ -414,6 +424,14 @@ public final class Processes {
         }
     }
 
+    /** {@code argv} in its own session where {@code setsid} exists. */
+    static List<String> detached(List<String> argv) {
+        List<String> command = new ArrayList<>();
+        setsid().ifPresent(command::add);
+        command.addAll(argv);
+        return command;
+    }
+
     private static Optional<String> setsid() {
         for (String s : SETSID) {
             if (Files.isExecutable(Path.of(s))) {
@@ -423,7 +441,7 @@ public final class Processes {
         return Optional.empty();
     }
 
-    private static ProcessBuilder.Redirect nullInput() {
+    static ProcessBuilder.Redirect nullInput() {
         File devNull = new File("/dev/null");
         return devNull.exists() ? ProcessBuilder.Redirect.from(devNull) : ProcessBuilder.Redirect.from(new File("NUL"));
     }
