@@ -1078,7 +1078,8 @@ class router_bench implements Callable<Integer> {
         String name = "rel-orders";
         Path dir = Files.createDirectories(work.resolve("ctx-" + name));
         Path ctxFile = dir.resolve("context.yaml");
-        String service = Processes.javaCommand("canary.demo.DummyService", "{context}", "{service}", "{topic}").stream()
+        // One command for both versions: without an archive, or the two would record their classes into one list file.
+        String service = Processes.javaCommandWithoutSharing("canary.demo.DummyService", "{context}", "{service}", "{topic}").stream()
                 .map(a -> "\"" + a.replace("\\", "\\\\").replace("\"", "\\\"") + "\"").collect(Collectors.joining(", ", "[", "]"));
         Files.writeString(ctxFile, "name: " + name + "\n"
                 + "topic: " + name + "\n"

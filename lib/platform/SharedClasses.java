@@ -234,7 +234,8 @@ public final class SharedClasses {
 
     private static void startDumper(Layout f, Path list, String classPath) {
         List<String> argv = new ArrayList<>(List.of(Processes.javaBinary(), "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", classPath, SharedClasses.class.getName(), f.dir().toString(), f.base(), list.toString()));
+                "-cp", Processes.absoluteClassPath(System.getProperty("java.class.path")), SharedClasses.class.getName(),
+                f.dir().toString(), f.base(), list.toString(), classPath));
         try {
             new ProcessBuilder(Processes.detached(argv)).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(f.log().toFile()))
@@ -249,13 +250,13 @@ public final class SharedClasses {
     }
 
     /**
-     * The detached helper: {@code <dir> <base> <class list>}. Dumps the archive of the class list under a temporary name,
+     * The detached helper: {@code <dir> <base> <class list> <class path>}. Dumps the archive of the class list under a temporary name,
      * renames it into place when the dump succeeded, then removes the class lists and its claim.
      */
     public static void main(String[] args) throws Exception {
         Layout f = new Layout(Path.of(args[0]), args[1]);
         Path list = Path.of(args[2]);
-        String classPath = System.getProperty("java.class.path");
+        String classPath = args[3];
         Path complete = f.dir().resolve(f.base() + "." + UUID.randomUUID() + ".lines");
         Path tmp = f.dir().resolve(f.base() + "." + UUID.randomUUID() + ".jsa.tmp");
         try {
