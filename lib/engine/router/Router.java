@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -150,35 +152,47 @@ public final class Router implements AutoCloseable {
 
     /** Routes until the migration ends (returns 0) or {@link #close()} is called from another thread. */
     public int run() {
-        store = KafkaStateStore.of(ctx, client, new Operator("router", "", "router"), java.time.Clock.systemUTC()).warnTo(this::say);
-        stateReader = store.consumer();
-        state = store.readAll(stateReader).orElse(null);
-        if (state == null && !stateReader.assignment().isEmpty()) {
-            // A migration that just wrote its state may not show yet (the commit marker lands after the commit returns).
-            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-            while (state == null && System.nanoTime() < deadline && !closing.get()) {
-                pollState(POLL);
+        // What needs no state (the duplicate check, the topics, the clients) is done while the state is read: a restarted
+        // instance routes sooner.
+        CompletableFuture<Void> clients = new CompletableFuture<>();
+        Thread opening = new Thread(() -> {
+            try {
+                openClients();
+                clients.complete(null);
+            } catch (Throwable t) {
+                clients.completeExceptionally(t);
             }
-        }
-        if (state == null) {
-            stateReader.close();
-            stateReader = null;
-            throw new UserException("no migration for context '" + ctx.name() + "' (no state in " + ctx.stateTopic()
-                    + "): run migration.java first; router.java routes a migration that is under way");
+        }, "router-" + instance + "-start");
+        opening.setDaemon(true);
+        opening.start();
+        try {
+            readState();
+        } catch (RuntimeException e) {
+            awaitQuietly(clients);
+            closeClients();
+            throw e;
         }
         health.write("starting", state, 0, 0);
-        refuseDuplicate(null);
-        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
-            countsTopic = cluster.topicExists(ctx.countsTopic()) ? ctx.countsTopic() : null;
-            countsPartitions = countsTopic == null ? 0 : cluster.partitions(countsTopic);
-            maxMessageBytes = cluster.maxMessageBytes(ctx.topic());
+        try {
+            clients.join();
+        } catch (CompletionException e) {
+            closeClients();
+            if (e.getCause() instanceof DuplicateInstance d) {
+                health.write("refused", state, 0, 0);
+                throw d;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
         }
         if (countsTopic == null) {
             say("warning: no topic " + ctx.countsTopic() + " (a migration made before the kit kept routed counts): routing without"
                     + " counts; status counts the derived topics by reading them");
         }
-        source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        producer = newProducer();
         say("router instance " + instance + " of context '" + ctx.name() + "' started (transactional id " + transactionalId() + ")");
         try {
             while (!closing.get()) {
@@ -223,6 +237,49 @@ public final class Router implements AutoCloseable {
             return 0;
         } finally {
             shutdown();
+        }
+    }
+
+    /** The migration's state, waited for a moment if the migration that wrote it just did; none is an error (exit 2). */
+    private void readState() {
+        store = KafkaStateStore.of(ctx, client, new Operator("router", "", "router"), java.time.Clock.systemUTC()).warnTo(this::say);
+        stateReader = store.consumer();
+        state = store.readAll(stateReader).orElse(null);
+        if (state == null && !stateReader.assignment().isEmpty()) {
+            // A migration that just wrote its state may not show yet (the commit marker lands after the commit returns).
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (state == null && System.nanoTime() < deadline && !closing.get()) {
+                pollState(POLL);
+            }
+        }
+        if (state == null) {
+            throw new UserException("no migration for context '" + ctx.name() + "' (no state in " + ctx.stateTopic()
+                    + "): run migration.java first; router.java routes a migration that is under way");
+        }
+    }
+
+    /**
+     * Refuses a second process with this instance number before its producer could fence that one, then learns the topics
+     * and opens the clients. Runs while the state is read: it must not touch the state.
+     */
+    private void openClients() {
+        refuseDuplicate(null);
+        int maxBytes;
+        try (KafkaCluster cluster = KafkaCluster.connect(client)) {
+            countsTopic = cluster.topicExists(ctx.countsTopic()) ? ctx.countsTopic() : null;
+            countsPartitions = countsTopic == null ? 0 : cluster.partitions(countsTopic);
+            maxBytes = cluster.maxMessageBytes(ctx.topic());
+        }
+        maxMessageBytes = maxBytes;
+        source = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        producer = newProducer();
+    }
+
+    private static void awaitQuietly(CompletableFuture<Void> f) {
+        try {
+            f.join();
+        } catch (CompletionException ignored) {
+            // the first failure is the one reported
         }
     }
 
@@ -392,11 +449,18 @@ public final class Router implements AutoCloseable {
                 }
                 if (System.nanoTime() > deadline || closing.get()) {
                     health.write("refused", state, routedLegacy, routedNew);
-                    throw new UserException("router instance " + instance + " of context '" + ctx.name() + "' already runs ("
+                    throw new DuplicateInstance("router instance " + instance + " of context '" + ctx.name() + "' already runs ("
                             + others.get(0).clientId() + " on " + others.get(0).host() + "): give this one another --instance");
                 }
                 sleepQuietly(Duration.ofMillis(500));
             }
+        }
+    }
+
+    /** Another live process uses this instance number. */
+    private static final class DuplicateInstance extends UserException {
+        DuplicateInstance(String message) {
+            super(message);
         }
     }
 
@@ -651,6 +715,10 @@ public final class Router implements AutoCloseable {
         abort("stopping", null);
         say("router instance " + instance + " stopping: routed legacy " + routedLegacy + ", new " + routedNew);
         health.write("stopped", state, routedLegacy, routedNew);
+        closeClients();
+    }
+
+    private void closeClients() {
         try {
             if (producer != null) {
                 producer.close(Duration.ofSeconds(5));
@@ -661,6 +729,7 @@ public final class Router implements AutoCloseable {
             }
             if (stateReader != null) {
                 stateReader.close(CloseOptions.timeout(Duration.ofSeconds(1)));
+                stateReader = null;
             }
             if (store != null) {
                 store.close();
