@@ -152,6 +152,10 @@ class router_bench implements Callable<Integer> {
                     + "the second Kafka Streams run (default ${DEFAULT-VALUE}: the router's own default)")
     int routerCommitIntervalMs;
 
+    @Option(names = "--router-commit-bytes", paramLabel = "BYTES",
+            description = "the router's byte budget per transaction (--commit-bytes; default: the router's own)")
+    Long routerCommitBytes;
+
     @Option(names = "--transaction-size", defaultValue = "2000", paramLabel = "N",
             description = "the copier's records per transaction in the throughput runs (default ${DEFAULT-VALUE}, the router's max.poll.records)")
     int transactionSize;
@@ -410,6 +414,11 @@ class router_bench implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "no folder for " + results + ": run from the repository root or give --results");
         }
         routerIntervalArgs = routerCommitIntervalArgs();
+        if (routerCommitBytes != null) {
+            List<String> a = new ArrayList<>(routerIntervalArgs);
+            a.addAll(List.of("--commit-bytes", String.valueOf(routerCommitBytes)));
+            routerIntervalArgs = List.copyOf(a);
+        }
         work = Files.createTempDirectory("router-bench");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> cleanUp(true), "bench-cleanup"));
         boolean finished = false;
