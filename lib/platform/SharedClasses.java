@@ -283,6 +283,7 @@ public final class SharedClasses {
                 for (Path l : f.lists()) {
                     Files.deleteIfExists(l);
                 }
+                removeOlderArchives(f);
             }
         } catch (IOException e) {
             fail(f, "cannot make " + f.archive() + ": " + e.getMessage());
@@ -291,6 +292,23 @@ public final class SharedClasses {
             Files.deleteIfExists(tmp);
             Files.deleteIfExists(complete);
             Files.deleteIfExists(f.claim());
+        }
+    }
+
+    /**
+     * Removes the archives of the same main class made for an earlier build of the jar in this folder (a JVM still running
+     * from one keeps its mapping).
+     */
+    private static void removeOlderArchives(Layout f) throws IOException {
+        String prefix = f.base().substring(0, f.base().lastIndexOf('-') + 1);
+        try (Stream<Path> s = Files.list(f.dir())) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(prefix) && n.endsWith(".jsa") && !p.equals(f.archive())) {
+                    Files.deleteIfExists(p);
+                    System.out.println(Instant.now() + " removed " + p + " (an earlier build's)");
+                }
+            }
         }
     }
 

@@ -45,7 +45,7 @@ class SharedClassesTest {
     }
 
     @Test
-    void the_first_run_records_its_classes_a_helper_archives_them_once_settled_and_later_runs_start_from_the_archive() throws Exception {
+    void the_first_run_records_its_classes_a_helper_archives_them_once_settled_later_runs_start_from_the_archive_and_a_rebuild_replaces_it() throws Exception {
         String cp = appJar().toString();
         Path archive = SharedClasses.archive(cp, MAIN).orElseThrow();
 
@@ -76,14 +76,15 @@ class SharedClassesTest {
         Waits.until("the helper cleaned up", Duration.ofSeconds(30), Waits.quiet(),
                 () -> siblings(archive, ".classlist").isEmpty() && siblings(archive, ".dumping").isEmpty() && siblings(archive, ".tmp").isEmpty());
         assertEquals(List.of(), siblings(archive, ".failed"));
-    }
 
-    @Test
-    void a_rebuilt_jar_gets_another_archive() throws Exception {
-        Path jar = appJar();
-        Path before = SharedClasses.archive(jar.toString(), MAIN).orElseThrow();
-        Files.setLastModifiedTime(jar, FileTime.from(Instant.now().plusSeconds(5)));
-        assertNotEquals(before, SharedClasses.archive(jar.toString(), MAIN).orElseThrow());
+        // The jar rebuilt: its first run records again, its archive replaces the earlier build's.
+        Files.setLastModifiedTime(Path.of(cp), FileTime.from(Instant.now().plusSeconds(5)));
+        Path rebuilt = SharedClasses.archive(cp, MAIN).orElseThrow();
+        assertNotEquals(archive, rebuilt);
+        assertEquals(0, run(SharedClasses.options(cp, MAIN), cp).exit);
+        assertTrue(SharedClasses.awaitArchive(cp, MAIN, Duration.ofSeconds(120)), "the rebuilt jar's archive was made");
+        assertTrue(Files.isRegularFile(rebuilt));
+        Waits.until("the earlier build's archive is gone", Duration.ofSeconds(30), Waits.quiet(), () -> !Files.exists(archive));
     }
 
     /** The test classes in a jar of their own: a class path of jars only, as under JBang. */
