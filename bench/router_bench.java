@@ -445,18 +445,21 @@ class router_bench implements Callable<Integer> {
             say(report.routerArchive ? "the router's JVMs start from its class data sharing archive from now on"
                     : "no class data sharing archive for the router (see the cds-RouterCommand-*.log next to the script's jar)");
 
-            // The copier is the slowest (one JVM per partition): measured last, so that a run cut short still has the rest.
-            for (Kind k : List.of(Kind.ROUTER, Kind.STREAMS_DEFAULTS, Kind.STREAMS_ROUTER_INTERVAL, Kind.PLAIN)) {
-                if (!measures("throughput", k)) {
-                    continue;
+            // The contenders take turns (run 1 of each, then run 2 of each, ...), so that a machine that slows down or speeds up
+            // during the bench weighs on all of them alike. The copier is the slowest (one JVM per partition): measured last,
+            // so that a run cut short still has the rest.
+            List<Kind> contendersMeasured = Stream.of(Kind.ROUTER, Kind.STREAMS_DEFAULTS, Kind.STREAMS_ROUTER_INTERVAL, Kind.PLAIN)
+                    .filter(k -> measures("throughput", k)).toList();
+            Map<Kind, List<Result>> byKind = new java.util.EnumMap<>(Kind.class);
+            for (int run = 1; run <= runs; run++) {
+                for (Kind k : contendersMeasured) {
+                    byKind.computeIfAbsent(k, x -> new ArrayList<>()).add(throughput(k, src, "run" + run, 1));
                 }
-                List<Result> rs = new ArrayList<>();
-                for (int run = 1; run <= runs; run++) {
-                    rs.add(throughput(k, src, "run" + run, 1));
-                }
-                report.throughput.add(Result.median(rs));
-                progress(report);
             }
+            for (Kind k : contendersMeasured) {
+                report.throughput.add(Result.median(byKind.get(k)));
+            }
+            progress(report);
             for (Kind k : Kind.values()) {
                 // The copier ends as soon as it has copied up to the end offset it sees: it cannot follow a live topic.
                 if (k != Kind.COPIER && measures("latency", k)) {
@@ -1571,7 +1574,7 @@ class router_bench implements Callable<Integer> {
                         + "(`SharedClasses`; made after the warm-up); the other contenders' JVMs start without one, as their users would.\n"
                         : "No contender's JVM had a class data sharing archive.\n"));
         md.append("- Throughput: the topic filled first (not timed), one router run not reported (warm-up), then each contender "
-                + (runs == 1 ? "once" : runs + " times (the table shows the median, RANGE the slowest and fastest)") + ": SECONDS from "
+                + (runs == 1 ? "once" : runs + " times, taking turns (the table shows the median, RANGE the slowest and fastest)") + ": SECONDS from "
                 + "starting its JVMs (its output topics and group prepared before) until its group's committed offsets reach the end of the "
                 + "topic (JVM start-up included); TO FIRST COMMIT S "
                 + "until its first committed offset; AFTER FIRST COMMIT all records over the time from the first committed offset to the end "
