@@ -130,6 +130,19 @@ public record StatusReport(
                 rows.add(new Partition(p, e.getValue(), pos, pos == null ? null : Math.max(0, end.get(p) - pos),
                         legacyLag.get(p), newLag.get(p), toLegacy.get(p), toNew.get(p)));
             }
+            // Partitions added to the original during the release that routing has not taken up: nothing of them was routed.
+            List<Integer> added = end.keySet().stream().filter(p -> !st.startOffsets().containsKey(p)).sorted().toList();
+            long waiting = 0;
+            for (int p : added) {
+                long records = end.get(p);
+                waiting += records;
+                rows.add(new Partition(p, null, null, records, legacyLag.get(p), newLag.get(p), null, null));
+            }
+            if (!added.isEmpty() && !s.engine.routesAddedPartitions()) {
+                problems.add("partitions " + added + " were added to " + ctx.topic() + " during the release and the " + st.engine().word()
+                        + " engine does not route them: their " + waiting + " record(s) wait, processed by neither version;"
+                        + " promote.java or rollback.java hands them to the version that keeps " + ctx.topic() + " from offset 0");
+            }
             boolean routingWanted = st.routerRunning() && st.phase() == Phase.ROUTING;
             if (routingWanted && routers.isEmpty()) {
                 problems.add("routing should run but no routing instance is in group " + routing);

@@ -52,22 +52,29 @@ public final class ProcessVersions implements Versions {
         return processName(ctx.topic(), ctx.service(role).group());
     }
 
-    /** Starts a version on a topic unless its process already runs. */
+    /**
+     * Starts a version on a topic unless its process already runs, then waits until its group has a member: what the kit says
+     * after it (a migration's versions consume, a promotion's version consumes the topic) is then true, and status right after
+     * it does not find the group empty.
+     */
     @Override
     public void start(Role role, String topic, Duration timeout) {
         Context.Service s = ctx.service(role);
         if (s.longRunning()) {
             if (processes.isRunning(processName(role))) {
                 progress.accept(role + " version (" + s.group() + ") already runs");
-                return;
+            } else {
+                processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), principalEnv(s), true);
+                awaitStillRunning(role);
+                progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
             }
-            processes.start(processName(role), s.command(s.run(), topic, ctx.file()), ctx.directory(), principalEnv(s), true);
-            awaitStillRunning(role);
-            progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
         } else {
             runToCompletion(role, "start", s.command(s.start(), topic, ctx.file()), timeout);
             progress.accept("started the " + role + " version (group " + s.group() + ") on " + topic);
         }
+        String log = s.longRunning() ? " (its log: " + processes.logFile(processName(role)) + ")" : "";
+        Waits.untilNothingLeft("the " + role + " version has joined its group " + s.group(), timeout, progress,
+                () -> cluster.members(s.group()).isEmpty() ? "no member yet" + log : null);
     }
 
     /**

@@ -68,6 +68,16 @@ public interface Engine extends AutoCloseable {
      */
     void applyRouting(MigrationState next);
 
+    /**
+     * Whether routing takes up partitions added to the original topic during the release (the router grows the derived topics
+     * and routes them from offset 0). Where it does not (ksqlDB's persistent queries keep the partitions they were created
+     * with), the records of added partitions wait, processed by neither version, until the hand-over gives them to the
+     * version that keeps the topic from offset 0: status says so.
+     */
+    default boolean routesAddedPartitions() {
+        return false;
+    }
+
     /** The position routing has reached on the original topic, per partition (routing paused). */
     Map<Integer, Long> position(MigrationState state);
 

@@ -629,9 +629,11 @@ public final class Lifecycle {
         Steps.reached("handover.done");
         engine.remove(s, timeout);
         Table t = new Table("PARTITION", "START OFFSET", "HAND-OVER OFFSET", "ROUTED TO LEGACY", "ROUTED TO NEW");
-        for (Map.Entry<Integer, Long> e : s.startOffsets().entrySet()) {
+        // Every partition handed over, those added to the original during the release (no start offset) among them.
+        for (Map.Entry<Integer, Long> e : new TreeMap<>(s.handover().offsets()).entrySet()) {
             int p = e.getKey();
-            t.row(p, e.getValue(), s.handover().offsets().get(p), routedLegacy.isEmpty() ? "-" : routedLegacy.getOrDefault(p, 0L),
+            Long start = s.startOffsets().get(p);
+            t.row(p, start == null ? "-" : start, e.getValue(), routedLegacy.isEmpty() ? "-" : routedLegacy.getOrDefault(p, 0L),
                     routedNew.isEmpty() ? "-" : routedNew.getOrDefault(p, 0L));
         }
         t.print(out);

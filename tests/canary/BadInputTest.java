@@ -77,4 +77,23 @@ class BadInputTest {
             kit.assertExactlyOnce(producer.ids());
         }
     }
+
+    @Test
+    void a_new_version_that_runs_but_never_joins_its_group_fails_the_migration_and_legacy_gets_the_topic_back() throws Exception {
+        try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
+            kit.legacyHasProcessed(producer, 40);
+            // The new version's process runs, but consumes nothing: the migration must not say it started routing to it.
+            String yaml = Files.readString(kit.contextFile);
+            int at = yaml.indexOf("new:\n");
+            Files.writeString(kit.contextFile, yaml.substring(0, at) + "new:\n  group: " + kit.newGroup + "\n  run: [\"sleep\", \"600\"]\n");
+            Kit.Run failed = kit.migration("0.5", "--timeout", "20s");
+            assertOneLine(failed, 3, "waiting until the new version has joined its group " + kit.newGroup + " (still no member yet (its log: ");
+            assertTrue(failed.out().contains("restored: the legacy version runs on " + kit.topic), failed.out());
+            assertNull(kit.state(), "no migration state is left");
+            assertFalse(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.newGroup)), "the new version was stopped");
+            producer.produce(30);
+            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+            kit.assertExactlyOnce(producer.ids());
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package canary;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -189,6 +190,26 @@ class KsqlHandoverTest {
         Map<Integer, Long> position = engine.position(state(Map.of(0, 12L, 1, 0L)));
 
         assertEquals(Map.of(0, 12L, 1, 0L), position, "records below the start offset were the legacy version's");
+    }
+
+    @Test
+    void position_leaves_out_partitions_added_to_the_original_during_the_release() {
+        KsqlEngineTest.produce(topic, 0, 20);
+        KsqlEngineTest.produce(topic, 1, 20);
+        assertTrue(cluster.growTo(topic, 3));
+        Waits.until("the broker knows partition 2 of " + topic, Duration.ofSeconds(15), Waits.quiet(),
+                () -> cluster.endOffsets(topic).containsKey(2));
+        KsqlEngineTest.produce(topic, 2, 9);
+        // the rating query filters out the added partition's records (its WHERE names the start offsets' partitions only) and
+        // still commits past them
+        KsqlEngineTest.commit(group("rating"), topic, Map.of(0, 15L, 1, 20L, 2, 9L));
+        server.ksql(KsqlFixtures.showProperties("exactly_once_v2", 100));
+
+        Map<Integer, Long> position = engine.position(state(Map.of(0, 0L, 1, 0L)));
+
+        assertEquals(Map.of(0, 15L, 1, 20L), position,
+                "nothing of partition 2 was routed: the hand-over gives it to the surviving version from offset 0, not at 9");
+        assertFalse(engine.routesAddedPartitions(), "status is told that the queries leave added partitions alone");
     }
 
     @Test

@@ -46,6 +46,12 @@ public final class RouterEngine implements Engine {
         return EngineKind.ROUTER;
     }
 
+    /** Router instances grow the derived topics and route added partitions from offset 0 ({@code Router.startNewPartitions}). */
+    @Override
+    public boolean routesAddedPartitions() {
+        return true;
+    }
+
     @Override
     public void checkAccess() {
         canary.kafka.LeastPrivilege.check(cluster.admin(), ctx);

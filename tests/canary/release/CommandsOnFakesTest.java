@@ -120,6 +120,45 @@ class CommandsOnFakesTest {
     }
 
     @Test
+    void partitions_added_that_the_engine_does_not_route_are_degraded_in_status_and_handed_over_from_offset_0() throws Exception {
+        World w = new World(dir, "", UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        w.engine.routesAdded = false;
+        w.engine.position = Map.of(0, 70L, 1, 80L, 2, 90L);
+        assertEquals(0, run(w, new MigrationCommand(), ctx, ".2").code());
+        w.cluster.ends.get("orders").put(3, 7L);
+        w.cluster.ends.get("orders").put(4, 5L);
+
+        Run status = run(w, new StatusCommand(), ctx);
+        assertEquals(1, status.code(), status.out());
+        assertTrue(status.out().contains("DEGRADED: partitions [3, 4] were added to orders during the release and the router engine"
+                + " does not route them: their 12 record(s) wait, processed by neither version; promote.java or rollback.java hands"
+                + " them to the version that keeps orders from offset 0"), status.out());
+        JsonNode rows = Json.MAPPER.readTree(run(w, new StatusCommand(), ctx, "--output", "json").out()).get("partitions");
+        assertEquals(5, rows.size(), rows.toString());
+        assertTrue(rows.get(3).get("start_offset").isNull(), "nothing of an added partition was routed: " + rows);
+        assertEquals(7, rows.get(3).get("router_lag").asLong(), "its records wait: " + rows);
+
+        Run promote = run(w, new PromoteCommand(), ctx);
+        assertEquals(0, promote.code(), promote.err());
+        assertTrue(promote.out().lines().anyMatch(l -> l.matches("4\\s+-\\s+0\\s.*")), "the hand-over table shows them: " + promote.out());
+        assertEquals(Map.of(0, 70L, 1, 80L, 2, 90L, 3, 0L, 4, 0L), w.cluster.committedOffsets("service_v2", "orders"),
+                "the new version takes the added partitions from their first record");
+    }
+
+    @Test
+    void partitions_added_that_the_engine_routes_are_shown_without_a_start_offset_and_status_stays_healthy() throws Exception {
+        World w = new World(dir, "", UnaryOperator.identity());
+        String ctx = w.ctx.file().toString();
+        assertEquals(0, run(w, new MigrationCommand(), ctx, ".2").code());
+        w.cluster.ends.get("orders").put(3, 7L);
+
+        Run status = run(w, new StatusCommand(), ctx);
+        assertEquals(0, status.code(), "the router takes the partition up within seconds: " + status.out());
+        assertTrue(status.out().lines().anyMatch(l -> l.matches("3\\s+-\\s+-\\s+7\\s.*")), status.out());
+    }
+
+    @Test
     void rollout_runs_read_the_clock_of_the_wiring() throws Exception {
         World w = new World(dir, "rollout:\n  steps:\n    - share: 0.1\n      hold: 10m\n    - promote\n  gates:\n    check_data: false\n",
                 UnaryOperator.identity());

@@ -285,6 +285,14 @@ final class Fakes {
                     + (next.newPartitions() == null ? "" : " partitions " + next.newPartitions()));
         }
 
+        /** Whether this engine routes partitions added to the original during a release (the router does, ksqlDB does not). */
+        boolean routesAdded = true;
+
+        @Override
+        public boolean routesAddedPartitions() {
+            return routesAdded;
+        }
+
         @Override
         public Map<Integer, Long> position(MigrationState state) {
             calls.add("position");
