@@ -3,6 +3,8 @@ package canary.demo;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -116,6 +118,12 @@ public final class DummyService {
             finished.countDown();
             throw new UncheckedIOException("cannot create the folder of " + outputFile, e);
         }
+        try {
+            dropTornLine(outputFile);
+        } catch (IOException e) {
+            finished.countDown();
+            throw new UncheckedIOException("cannot repair " + outputFile, e);
+        }
         try (BufferedWriter out = Files.newBufferedWriter(outputFile, StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps)) {
@@ -208,6 +216,32 @@ public final class DummyService {
             return s.isEmpty() ? "-" : s;
         } catch (IOException e) {
             return "-";
+        }
+    }
+
+    /**
+     * Drops a last line without its newline: a write cut short when the previous process was killed. Its batch was never
+     * committed, so the records come again; appending after it would glue the next line to it.
+     */
+    public static void dropTornLine(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            long keep = size;
+            ByteBuffer one = ByteBuffer.allocate(1);
+            while (keep > 0) {
+                one.clear();
+                ch.read(one, keep - 1);
+                if (one.get(0) == '\n') {
+                    break;
+                }
+                keep--;
+            }
+            if (keep < size) {
+                ch.truncate(keep);
+            }
         }
     }
 

@@ -56,44 +56,45 @@ class BadInputTest {
     @Test
     void a_migration_that_fails_part_way_removes_what_it_created_and_gives_the_topic_back_to_legacy() throws Exception {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            kit.legacyHasProcessed(producer, 40);
             // The new version's command does not exist: the migration fails after legacy was stopped and topics were made.
-            String yaml = Files.readString(kit.contextFile);
-            int at = yaml.indexOf("new:\n");
-            Files.writeString(kit.contextFile, yaml.substring(0, at) + "new:\n  group: " + kit.newGroup
-                    + "\n  run: [\"" + dir.resolve("no-such-service") + "\", \"{topic}\"]\n");
-            Kit.Run failed = kit.migration("0.5");
+            Kit.Run failed = migrationWithNewVersion(kit, producer, "[\"" + dir.resolve("no-such-service") + "\", \"{topic}\"]", "0.5");
             assertOneLine(failed, 2, "the new version exited right after it started");
-            assertTrue(failed.out().contains("restored: the legacy version runs on " + kit.topic), failed.out());
-            assertNull(kit.state(), "no migration state is left");
             try (KafkaCluster c = kit.cluster()) {
                 assertFalse(c.topicExists(kit.topic + "_legacy"));
                 assertFalse(c.topicExists(kit.topic + "_new"));
             }
-            assertTrue(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.legacyGroup)), "legacy runs again");
             assertFalse(Files.exists(kit.ctx().stateDir().resolve(kit.topic + ".lock")), "the failed command left no lock file");
-            producer.produce(30);
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(producer.ids());
+            assertLegacyGotTheTopicBack(kit, producer, failed);
         }
     }
 
     @Test
     void a_new_version_that_runs_but_never_joins_its_group_fails_the_migration_and_legacy_gets_the_topic_back() throws Exception {
         try (Kit kit = new Kit(dir, 2, ""); TestProducer producer = new TestProducer(kit.topic)) {
-            kit.legacyHasProcessed(producer, 40);
             // The new version's process runs, but consumes nothing: the migration must not say it started routing to it.
-            String yaml = Files.readString(kit.contextFile);
-            int at = yaml.indexOf("new:\n");
-            Files.writeString(kit.contextFile, yaml.substring(0, at) + "new:\n  group: " + kit.newGroup + "\n  run: [\"sleep\", \"600\"]\n");
-            Kit.Run failed = kit.migration("0.5", "--timeout", "20s");
+            Kit.Run failed = migrationWithNewVersion(kit, producer, "[\"sleep\", \"600\"]", "0.5", "--timeout", "20s");
             assertOneLine(failed, 3, "waiting until the new version has joined its group " + kit.newGroup + " (still no member yet (its log: ");
-            assertTrue(failed.out().contains("restored: the legacy version runs on " + kit.topic), failed.out());
-            assertNull(kit.state(), "no migration state is left");
             assertFalse(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.newGroup)), "the new version was stopped");
-            producer.produce(30);
-            kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
-            kit.assertExactlyOnce(producer.ids());
+            assertLegacyGotTheTopicBack(kit, producer, failed);
         }
+    }
+
+    /** Legacy has processed some records; then a migration with {@code run} as the new version's command. */
+    private static Kit.Run migrationWithNewVersion(Kit kit, TestProducer producer, String run, String... args) throws Exception {
+        kit.legacyHasProcessed(producer, 40);
+        String yaml = Files.readString(kit.contextFile);
+        int at = yaml.indexOf("new:\n");
+        Files.writeString(kit.contextFile, yaml.substring(0, at) + "new:\n  group: " + kit.newGroup + "\n  run: " + run + "\n");
+        return kit.migration(args);
+    }
+
+    /** A failed migration left no state, legacy runs on the topic again and processes what comes next, every record once. */
+    private static void assertLegacyGotTheTopicBack(Kit kit, TestProducer producer, Kit.Run failed) throws Exception {
+        assertTrue(failed.out().contains("restored: the legacy version runs on " + kit.topic), failed.out());
+        assertNull(kit.state(), "no migration state is left");
+        assertTrue(kit.processes().isRunning(ProcessVersions.processName(kit.topic, kit.legacyGroup)), "legacy runs again");
+        producer.produce(30);
+        kit.awaitDrained(kit.legacyGroup, kit.topic, Duration.ofSeconds(60));
+        kit.assertExactlyOnce(producer.ids());
     }
 }

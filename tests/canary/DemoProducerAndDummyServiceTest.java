@@ -202,6 +202,15 @@ class DemoProducerAndDummyServiceTest {
         assertEquals(List.of(new DummyService.Processed("orders", 0, 5, "ab-000001"), new DummyService.Processed("orders", 2, 7, "-")),
                 DummyService.readProcessed(f));
         assertEquals(List.of(), DummyService.readProcessed(dir.resolve("missing.tsv")));
+        // The next run of a killed service appends: the cut line goes first, or it would glue itself to the next line.
+        DummyService.dropTornLine(f);
+        assertEquals("orders\t0\t5\tab-000001\norders\t2\t7\t-\n", Files.readString(f));
+        DummyService.dropTornLine(f);
+        assertEquals("orders\t0\t5\tab-000001\norders\t2\t7\t-\n", Files.readString(f), "a whole file is left as it is");
+        Files.writeString(f, "orders\t1\t");
+        DummyService.dropTornLine(f);
+        assertEquals("", Files.readString(f), "a file of one cut line becomes empty");
+        DummyService.dropTornLine(dir.resolve("missing.tsv"));
         assertEquals("-", DummyService.idOf("not json".getBytes(StandardCharsets.UTF_8)));
         assertEquals("-", DummyService.idOf("{\"no_id\":1}".getBytes(StandardCharsets.UTF_8)));
         assertEquals("-", DummyService.idOf(null));
