@@ -252,11 +252,24 @@ public final class Processes {
             argv.addAll(SharedClasses.options(classPath, mainClass));
         }
         argv.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        // Last, so that they win over the kit's own (a later -Xmx replaces an earlier one).
+        argv.addAll(extraJavaOptions(System.getenv(JAVA_OPTIONS_ENV)));
         argv.add("-cp");
         argv.add(classPath);
         argv.add(mainClass);
         argv.addAll(List.of(args));
         return argv;
+    }
+
+    /**
+     * The environment variable whose value, split at white space, is added to the options of every JVM the kit starts
+     * (router instances, local brokers, the demo producer, Java versions started with the kit's own command), after the
+     * kit's own: {@code CANARY_JAVA_OPTIONS="-Xmx512m -Djavax.net.ssl.trustStore=/etc/kafka/truststore.jks"}.
+     */
+    public static final String JAVA_OPTIONS_ENV = "CANARY_JAVA_OPTIONS";
+
+    static List<String> extraJavaOptions(String value) {
+        return value == null || value.isBlank() ? List.of() : List.of(value.strip().split("\\s+"));
     }
 
     /**
